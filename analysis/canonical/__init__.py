@@ -1,0 +1,1 @@
+"""Canonical tables: schemas, reading and validation with quarantine."""
