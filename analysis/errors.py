@@ -19,6 +19,8 @@ class BadInputError(Exception):
         super().__init__(message)
 
     def __str__(self) -> str:
-        parts = [p for p in (self.file, None if self.column is None else f"column {self.column}") if p]
+        parts = [
+            p for p in (self.file, None if self.column is None else f"column {self.column}") if p
+        ]
         text = ": ".join([*parts, self.message])
         return " ".join(text.split())  # always a single line

@@ -1,0 +1,389 @@
+"""Validation and quarantine: every input row ends up clean or quarantined with a reason.
+
+Each canonical column is parsed from whatever the file holds (text from CSV,
+typed values from parquet) into the dtype declared in
+:mod:`analysis.canonical.schemas`. A row gets the first reason that applies,
+in this order:
+
+1. ``unparseable_value``: a value is present but cannot be parsed to its type;
+2. ``missing_required_value``: a required column is empty;
+3. ``invalid_value``: a value outside a closed vocabulary (role, meeting status);
+4. ``duplicate``: an exact copy of an earlier row (the first copy is kept);
+5. ``duplicate_key``: the key of an earlier valid row with different content
+   (the first is kept; the conflict needs a human);
+6. ``unknown_rep``: ``activities.rep_id``, ``meetings.booked_by`` or
+   ``opportunities.owner_id`` is not a clean rep.
+
+Quarantined rows keep their original values plus ``reason``, ``reason_column``
+and ``source_row`` (1-based data row in the file).
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from analysis.canonical.read import RawTable, scan_dataset
+from analysis.canonical.schemas import (
+    MEETING_STATUS_ALIASES,
+    REP_REFERENCES,
+    ROLE_ALIASES,
+    TABLES,
+    polars_schema,
+)
+from analysis.errors import BadInputError
+
+REASONS = (
+    "unparseable_value",
+    "missing_required_value",
+    "invalid_value",
+    "duplicate",
+    "duplicate_key",
+    "unknown_rep",
+)
+#: Metric -> the optional tables it needs (``reps`` is always required).
+METRIC_REQUIREMENTS: dict[str, tuple[str, ...]] = {
+    "decisions": ("activities",),
+    "decision_load": ("activities",),
+    "fatigue": ("activities",),
+    "bdr_funnel": ("meetings", "opportunities"),
+    "handoffs": ("meetings", "activities"),
+    "skill_gaps": ("opportunities",),
+    "hygiene": (),  # computed from whichever of opportunities/activities exist
+}
+_ROW = "__row"
+_PARSED = "__p_"
+_TRUE = {"true", "t", "1", "yes", "y"}
+_FALSE = {"false", "f", "0", "no", "n"}
+
+
+@dataclass
+class TablePlan:
+    """The lazy clean and quarantine plans of one table."""
+
+    raw: RawTable
+    clean: pl.LazyFrame
+    quarantine: pl.LazyFrame
+
+
+@dataclass
+class ValidationResult:
+    """Lazy plans for every table present, plus dataset-level warnings."""
+
+    data_dir: Path
+    default_tz: str
+    tables: dict[str, TablePlan]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def missing_tables(self) -> list[str]:
+        """Optional canonical tables not present in the data folder."""
+        return [t for t in TABLES if t not in self.tables]
+
+    def unavailable(self) -> dict[str, list[str]]:
+        """Metric -> the tables it lacks, for metrics that cannot be computed."""
+        out = {}
+        for metric, needs in METRIC_REQUIREMENTS.items():
+            lacking = [t for t in needs if t not in self.tables]
+            if metric == "hygiene" and not ({"activities", "opportunities"} & self.tables.keys()):
+                lacking = ["activities", "opportunities"]
+            if lacking:
+                out[metric] = lacking
+        return out
+
+
+# ---------------------------------------------------------------- parsing --
+def _text(expr: pl.Expr) -> pl.Expr:
+    """Stripped text with empty strings as null."""
+    stripped = expr.cast(pl.String).str.strip_chars()
+    return pl.when(stripped.str.len_chars() > 0).then(stripped)
+
+
+def parse_datetime_utc(text: pl.Expr) -> pl.Expr:
+    """Parse ISO 8601 text to UTC; offsets and ``Z`` are converted, naive means UTC.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"t": ["2026-07-01T10:00:00+02:00", "2026-07-01 08:00", "2026-07-01", "x"]})
+    >>> df.select(parse_datetime_utc(pl.col("t"))).to_series().dt.hour().to_list()
+    [8, 8, 0, None]
+    """
+    norm = (
+        text.str.strip_chars()
+        .str.replace(r"^(\d{4}-\d{2}-\d{2})$", "${1}T00:00:00")
+        .str.replace(r"^(\d{4}-\d{2}-\d{2}) ", "${1}T")
+        .str.replace(r"[zZ]$", "+00:00")
+        .str.replace(r"T(\d{2}:\d{2})([+-]|$)", "T${1}:00${2}")
+        .str.replace(r" ?(UTC|GMT)$", "+00:00")
+    )
+    with_offset = (
+        pl.when(norm.str.contains(r"[+-]\d{2}:?\d{2}$")).then(norm).otherwise(norm + "+00:00")
+    )
+    return with_offset.str.to_datetime(
+        "%Y-%m-%dT%H:%M:%S%.f%z", time_zone="UTC", time_unit="us", strict=False
+    )
+
+
+def _parse(expr: pl.Expr, *, source: pl.DataType | None, target: pl.DataType) -> pl.Expr:
+    """Parse one raw column into ``target``; unparseable values become null."""
+    if source is None:
+        return pl.lit(None, dtype=target)
+    if isinstance(target, pl.Datetime):
+        if isinstance(source, pl.Datetime):
+            if source.time_zone is None:
+                return expr.dt.replace_time_zone("UTC").dt.cast_time_unit("us")
+            return expr.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
+        if isinstance(source, pl.Date):
+            return expr.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+        return parse_datetime_utc(_text(expr))
+    if isinstance(target, pl.Date):
+        if isinstance(source, pl.Datetime):
+            return expr.dt.date()
+        if isinstance(source, pl.Date):
+            return expr
+        text = _text(expr)
+        looks_like_date = text.str.contains(r"^\d{4}-\d{2}-\d{2}([T ].*)?$")
+        return pl.when(looks_like_date).then(
+            text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+        )
+    if target == pl.Boolean:
+        if source == pl.Boolean:
+            return expr
+        if source.is_numeric():
+            return pl.when(expr == 1).then(True).when(expr == 0).then(False)
+        low = _text(expr).str.to_lowercase()
+        return pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False)
+    if target == pl.Float64:
+        if source.is_numeric():
+            return expr.cast(pl.Float64)
+        return _text(expr).cast(pl.Float64, strict=False)
+    return _text(expr)  # String and Enum columns start as text
+
+
+def _vocabulary(table: str, column: str, text: pl.Expr) -> pl.Expr:
+    """Normalise closed-vocabulary text (roles, statuses, activity types)."""
+    if column == "role":
+        return text.str.to_uppercase().replace(ROLE_ALIASES)
+    if column == "status":
+        return text.str.to_lowercase().replace(MEETING_STATUS_ALIASES).str.replace_all(r"[ -]", "_")
+    if column == "activity_type":
+        return text.str.to_lowercase().str.replace_all(r"[ -]+", "_")
+    return text
+
+
+# ---------------------------------------------------------------- planning --
+def plan_table(raw: RawTable, *, rep_ids: pl.Series | None = None) -> TablePlan:
+    """Build the lazy clean and quarantine plans of one table.
+
+    ``rep_ids`` are the clean rep ids; tables that reference reps quarantine
+    unknown ones. Pure: nothing is read until the plans are collected.
+    """
+    table = raw.name
+    columns = TABLES[table].columns()
+    target_schema = polars_schema(table)
+    source_schema = raw.frame.collect_schema()
+    lf = raw.frame.with_row_index(_ROW)
+
+    parsed: list[pl.Expr] = []
+    checks: list[tuple[pl.Expr, str, str]] = []  # (failed, reason, column) in priority order
+    invalid: list[tuple[pl.Expr, str, str]] = []
+    missing: list[tuple[pl.Expr, str, str]] = []
+    for name, col in columns.items():
+        target = target_schema[name]
+        source = source_schema.get(name)
+        raw_expr = pl.col(name)
+        present = pl.lit(False) if source is None else _present(raw_expr, source)
+        if isinstance(target, pl.Enum) or name == "activity_type":
+            norm = (
+                _vocabulary(table, name, _text(raw_expr))
+                if source is not None
+                else pl.lit(None, pl.String)
+            )
+            if isinstance(target, pl.Enum):
+                allowed = list(target.categories)
+                parsed.append(
+                    pl.when(norm.is_in(allowed)).then(norm).cast(target).alias(_PARSED + name)
+                )
+                invalid.append((present & ~norm.is_in(allowed), "invalid_value", name))
+            else:
+                parsed.append(norm.alias(_PARSED + name))
+        else:
+            value = _parse(raw_expr, source=source, target=target)
+            parsed.append(value.alias(_PARSED + name))
+            if target != pl.String:
+                checks.append((present & value.is_null(), "unparseable_value", name))
+        if not col.nullable and not (table == "reps" and name == "timezone"):
+            missing.append((~present, "missing_required_value", name))
+
+    ordered = checks + missing + invalid
+    reason = pl.lit(None, dtype=pl.String)
+    reason_column = pl.lit(None, dtype=pl.String)
+    for failed, why, column in reversed(ordered):
+        reason = pl.when(failed).then(pl.lit(why)).otherwise(reason)
+        reason_column = pl.when(failed).then(pl.lit(column)).otherwise(reason_column)
+
+    raw_cols = list(raw.columns)
+    first_copy = pl.col(_ROW) == pl.col(_ROW).min().over(raw_cols)
+    lf = lf.with_columns(*parsed).with_columns(
+        pl.when(reason.is_null() & ~first_copy)
+        .then(pl.lit("duplicate"))
+        .otherwise(reason)
+        .alias("reason"),
+        reason_column.alias("reason_column"),
+    )
+    key = TABLES[table].primary_key()
+    if key:
+        pk = [_PARSED + k for k in key]
+        first_valid = pl.when(pl.col("reason").is_null()).then(pl.col(_ROW)).min().over(pk)
+        key_conflict = pl.col("reason").is_null() & (pl.col(_ROW) != first_valid)
+        lf = lf.with_columns(
+            pl.when(key_conflict)
+            .then(pl.lit("duplicate_key"))
+            .otherwise(pl.col("reason"))
+            .alias("reason"),
+            pl.when(key_conflict)
+            .then(pl.lit(key[0]))
+            .otherwise(pl.col("reason_column"))
+            .alias("reason_column"),
+        )
+    ref = REP_REFERENCES.get(table)
+    if ref is not None and rep_ids is not None:
+        unknown = pl.col("reason").is_null() & ~pl.col(_PARSED + ref).is_in(rep_ids.implode())
+        lf = lf.with_columns(
+            pl.when(unknown)
+            .then(pl.lit("unknown_rep"))
+            .otherwise(pl.col("reason"))
+            .alias("reason"),
+            pl.when(unknown)
+            .then(pl.lit(ref))
+            .otherwise(pl.col("reason_column"))
+            .alias("reason_column"),
+        )
+    clean = lf.filter(pl.col("reason").is_null()).select(
+        pl.col(_PARSED + name).alias(name) for name in columns
+    )
+    quarantine = lf.filter(pl.col("reason").is_not_null()).select(
+        *raw_cols, "reason", "reason_column", (pl.col(_ROW) + 1).alias("source_row")
+    )
+    return TablePlan(raw, clean, quarantine)
+
+
+def _present(expr: pl.Expr, source: pl.DataType) -> pl.Expr:
+    if source == pl.String:
+        return expr.str.strip_chars().str.len_chars().fill_null(0) > 0
+    return expr.is_not_null()
+
+
+# -------------------------------------------------------------- dataset ----
+def validate_dataset(data_dir: str | Path, *, default_tz: str = "UTC") -> ValidationResult:
+    """Scan and plan validation of a canonical dataset folder.
+
+    Only the (small) reps table is collected here, because other tables need
+    the set of clean rep ids. Everything else stays lazy until
+    :func:`write_validation`.
+    """
+    if default_tz not in zoneinfo.available_timezones():
+        raise BadInputError(
+            f"unknown time zone {default_tz!r} (expected an IANA name such as Europe/Berlin)"
+        )
+    raws = scan_dataset(data_dir)
+    warnings: list[str] = []
+    reps_plan = plan_table(raws["reps"])
+    try:
+        reps_clean = reps_plan.clean.collect()
+    except pl.exceptions.PolarsError as err:
+        raise BadInputError(
+            f"unreadable reps file ({' '.join(str(err).split())[:160]})", file=raws["reps"].path
+        ) from None
+    valid_zones = zoneinfo.available_timezones()
+    bad_tz = reps_clean.filter(
+        pl.col("timezone").is_not_null() & ~pl.col("timezone").is_in(valid_zones)
+    )
+    if bad_tz.height:
+        warnings.append(
+            f"{bad_tz.height} rep(s) have an unknown time zone and use {default_tz}: "
+            + ", ".join(sorted(bad_tz["rep_id"].to_list())[:10])
+        )
+    fixed = reps_clean.with_columns(
+        pl.when(pl.col("timezone").is_in(valid_zones))
+        .then(pl.col("timezone"))
+        .otherwise(pl.lit(default_tz))
+        .alias("timezone")
+    )
+    plans = {"reps": TablePlan(reps_plan.raw, fixed.lazy(), reps_plan.quarantine)}
+    rep_ids = fixed["rep_id"]
+    for table, raw in raws.items():
+        if table != "reps":
+            plans[table] = plan_table(raw, rep_ids=rep_ids)
+    return ValidationResult(Path(data_dir), default_tz, plans, warnings)
+
+
+def write_validation(
+    result: ValidationResult, out_dir: str | Path, *, keep_clean: bool = True
+) -> dict[str, Any]:
+    """Write ``quarantine/<table>.parquet``, ``quality.json`` and (optionally) ``clean/<table>.parquet``.
+
+    Returns the quality report. Clean and quarantine plans of a table are
+    executed together so the input is scanned once.
+    """
+    from analysis.io import write_json
+
+    out = Path(out_dir)
+    (out / "quarantine").mkdir(parents=True, exist_ok=True)
+    (out / "clean").mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {}
+    for table, plan in result.tables.items():
+        clean_path = out / "clean" / f"{table}.parquet"
+        quarantine_path = out / "quarantine" / f"{table}.parquet"
+        try:
+            pl.collect_all(
+                [
+                    plan.clean.sink_parquet(clean_path, lazy=True),
+                    plan.quarantine.sink_parquet(quarantine_path, lazy=True),
+                ]
+            )
+            input_rows = plan.raw.frame.select(pl.len()).collect().item()
+        except pl.exceptions.PolarsError as err:
+            raise BadInputError(
+                f"unreadable {table} data ({' '.join(str(err).split())[:160]})", file=plan.raw.path
+            ) from None
+        clean_rows = pl.scan_parquet(clean_path).select(pl.len()).collect().item()
+        quarantined = pl.read_parquet(quarantine_path, columns=["reason", "reason_column"])
+        if clean_rows + quarantined.height != input_rows:  # the accounting invariant
+            raise RuntimeError(
+                f"row accounting broke for {table}: {input_rows} != {clean_rows} + {quarantined.height}"
+            )
+        counts = (
+            quarantined.group_by("reason", "reason_column").len().sort("reason", "reason_column")
+        )
+        reasons: dict[str, int] = {}
+        by_column: dict[str, dict[str, int]] = {}
+        for why, column, n in counts.iter_rows():
+            reasons[why] = reasons.get(why, 0) + n
+            by_column.setdefault(why, {})[column] = n
+        report[table] = {
+            "file": plan.raw.path.name,
+            "input_rows": input_rows,
+            "clean_rows": clean_rows,
+            "quarantined_rows": quarantined.height,
+            "reasons": dict(sorted(reasons.items())),
+            "reasons_by_column": by_column,
+        }
+    quality = {
+        **report,
+        "tables": report,
+        "missing_tables": result.missing_tables,
+        "unavailable": result.unavailable(),
+        "warnings": result.warnings,
+        "default_timezone": result.default_tz,
+    }
+    write_json(out / "quality.json", quality)
+    if not keep_clean:
+        import shutil
+
+        shutil.rmtree(out / "clean")
+    return quality

@@ -1,0 +1,267 @@
+"""The ``decision-stack`` command line.
+
+Exit status: 0 done; 1 some work failed (named on stderr); 2 bad usage or bad
+input (one clear line on stderr, no traceback, nothing half-written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from analysis.errors import BadInputError
+from analysis.periods import Period, last_completed_quarter
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors on one line with exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise BadInputError(f"{self.prog}: {message}")
+
+
+def _period(args: argparse.Namespace) -> Period:
+    if getattr(args, "quarter", None):
+        if args.start or args.end:
+            raise BadInputError("give either --quarter or --start/--end, not both")
+        return Period.quarter(args.quarter)
+    if args.start and args.end:
+        return Period.between(args.start, args.end)
+    if args.start or args.end:
+        raise BadInputError("--start and --end go together")
+    return last_completed_quarter()
+
+
+def _add_period(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quarter", help="e.g. 2026Q3 (default: the last completed quarter)")
+    p.add_argument("--start", help="first day of the period (YYYY-MM-DD)")
+    p.add_argument("--end", help="day after the period (YYYY-MM-DD, exclusive)")
+
+
+def _add_metric_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--taxonomy", type=Path, help="decision taxonomy TOML replacing the default")
+    p.add_argument(
+        "--tz",
+        default="UTC",
+        help="default IANA time zone for reps without one, and for meetings (default UTC)",
+    )
+    p.add_argument(
+        "--fatigue-threshold",
+        type=int,
+        default=45,
+        help="heuristic daily decision limit (default 45)",
+    )
+    p.add_argument(
+        "--min-deals",
+        type=int,
+        default=10,
+        help="closed deals below which a rep is 'too few' (default 10)",
+    )
+    p.add_argument(
+        "--hygiene-threshold",
+        type=float,
+        default=70.0,
+        help="heuristic hygiene score for trusted data (default 70)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every sub-command."""
+    parser = _Parser(prog="decision-stack", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("sample-data", help="write the synthetic sample organisation")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--quarter", default="2026Q3")
+    p.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="size multiplier (1.0 = a few hundred thousand activities)",
+    )
+
+    p = sub.add_parser(
+        "validate", help="validate a canonical dataset: quality.json and quarantine/ only"
+    )
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--tz", default="UTC")
+
+    p = sub.add_parser("metrics", help="compute every metric table for a period")
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    _add_period(p)
+    _add_metric_options(p)
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    p = sub.add_parser("report", help="run the quarterly team reports (papermill → HTML)")
+    p.add_argument("--data", type=Path, help="canonical dataset folder")
+    p.add_argument(
+        "--metrics", type=Path, help="reuse an existing metrics folder instead of computing one"
+    )
+    p.add_argument("--out", type=Path, default=Path("reports"))
+    p.add_argument("--team", action="append", dest="teams", help="only this team (repeatable)")
+    p.add_argument("--jobs", type=int, default=None, help="parallel notebooks (default: CPU count)")
+    _add_period(p)
+    _add_metric_options(p)
+
+    p = sub.add_parser("ingest", help="turn CRM exports into a canonical dataset")
+    src = p.add_subparsers(dest="source", required=True, parser_class=_Parser)
+    for name, help_ in (
+        ("salesforce", "Salesforce Data Export / Data Loader CSVs"),
+        ("hubspot", "HubSpot CSV exports"),
+    ):
+        s = src.add_parser(name, help=help_)
+        s.add_argument("--in", dest="in_dir", type=Path, required=True)
+        s.add_argument("--out", type=Path, required=True)
+        s.add_argument(
+            "--reps", type=Path, help="reps CSV (rep_id, role, team, timezone) overriding roles"
+        )
+        s.add_argument(
+            "--roles", type=Path, help="roles TOML mapping role names to BDR/AE and teams"
+        )
+        s.add_argument("--tz", default="UTC")
+    s = src.add_parser("mapped", help="any CSVs through a TOML column mapping")
+    s.add_argument("--mapping", type=Path, required=True)
+    s.add_argument("--out", type=Path, required=True)
+    s = src.add_parser("sql", help="Fivetran-style Salesforce tables in a SQL warehouse")
+    s.add_argument("--uri", required=True)
+    s.add_argument("--out", type=Path, required=True)
+    s.add_argument("--schema", default=None)
+    s.add_argument("--reps", type=Path)
+    s.add_argument("--roles", type=Path)
+    s.add_argument("--tz", default="UTC")
+    _add_period(s)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "sample-data":
+        from analysis.sample.generate import generate_sample
+
+        info = generate_sample(args.out, seed=args.seed, quarter=args.quarter, scale=args.scale)
+        print(f"sample data written to {args.out} ({_rows(info)})", file=sys.stderr)
+        return 0
+    if args.command == "validate":
+        from analysis.canonical.validate import validate_dataset, write_validation
+        from analysis.io import atomic_output_dir
+
+        result = validate_dataset(args.data, default_tz=args.tz)
+        with atomic_output_dir(args.out) as tmp:
+            quality = write_validation(result, tmp, keep_clean=False)
+        bad = sum(t["quarantined_rows"] for t in quality["tables"].values())
+        print(
+            f"validated {args.data}: {bad} row(s) quarantined; see {args.out / 'quality.json'}",
+            file=sys.stderr,
+        )
+        return 0
+    if args.command == "metrics":
+        from analysis.pipeline import run_metrics
+
+        run = run_metrics(
+            args.data,
+            args.out,
+            period=_period(args),
+            taxonomy=args.taxonomy,
+            tz=args.tz,
+            fatigue_threshold=args.fatigue_threshold,
+            min_deals=args.min_deals,
+            hygiene_threshold=args.hygiene_threshold,
+            progress=not args.quiet,
+        )
+        print(f"metrics for {run['period']['label']} written to {args.out}", file=sys.stderr)
+        return 0
+    if args.command == "report":
+        from analysis.reports.runner import run_reports
+
+        if args.data is None and args.metrics is None:
+            raise BadInputError("report needs --data DIR (or --metrics DIR)")
+        return run_reports(
+            args.data,
+            period=_period(args),
+            out_dir=args.out,
+            teams=args.teams,
+            jobs=args.jobs,
+            metrics_dir=args.metrics,
+            metrics_options={
+                "taxonomy": args.taxonomy,
+                "tz": args.tz,
+                "fatigue_threshold": args.fatigue_threshold,
+                "min_deals": args.min_deals,
+                "hygiene_threshold": args.hygiene_threshold,
+            },
+        )
+    if args.command == "ingest":
+        return _ingest(args)
+    raise BadInputError(f"unknown command {args.command}")
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    if args.source == "salesforce":
+        from analysis.ingest.salesforce import ingest_salesforce
+
+        info = ingest_salesforce(
+            args.in_dir, args.out, reps_csv=args.reps, roles=args.roles, tz=args.tz
+        )
+    elif args.source == "hubspot":
+        from analysis.ingest.hubspot import ingest_hubspot
+
+        info = ingest_hubspot(
+            args.in_dir, args.out, reps_csv=args.reps, roles=args.roles, tz=args.tz
+        )
+    elif args.source == "mapped":
+        from analysis.ingest.mapped import ingest_mapped
+
+        info = ingest_mapped(args.mapping, args.out)
+    else:
+        from analysis.ingest.sql import ingest_sql
+
+        period = _period(args) if (args.quarter or args.start) else None
+        info = ingest_sql(
+            args.uri,
+            args.out,
+            schema=args.schema,
+            start=period.start if period else None,
+            end=period.end if period else None,
+            reps_csv=args.reps,
+            roles=args.roles,
+            tz=args.tz,
+        )
+    for warning in info.get("warnings", []) if isinstance(info, dict) else []:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"canonical dataset written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _rows(info: object) -> str:
+    if isinstance(info, dict) and isinstance(info.get("rows"), dict):
+        return ", ".join(f"{k}: {v}" for k, v in info["rows"].items())
+    return "done"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``decision-stack`` console script."""
+    import polars as pl
+
+    try:
+        args = build_parser().parse_args(argv)
+        return _run(args)
+    except BadInputError as err:
+        print(f"decision-stack: error: {err}", file=sys.stderr)
+        return 2
+    except (pl.exceptions.PolarsError, OSError, UnicodeError) as err:
+        if os.environ.get("DECISION_STACK_DEBUG"):
+            raise
+        print(f"decision-stack: error: {' '.join(str(err).split())[:300]}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("decision-stack: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,236 @@
+"""The metrics run: validate once, compute every available metric, write atomically.
+
+This is the edge of the package: it is the only place (besides the CLI and the
+report runner) that reads input files and writes outputs. Every transform it
+calls is a pure LazyFrame function; each output table is collected once.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from analysis.canonical.validate import ValidationResult, validate_dataset, write_validation
+from analysis.io import atomic_output_dir, write_json, write_table
+from analysis.periods import Period
+
+CONTRACT_TABLES = (
+    "decisions",
+    "decision_load",
+    "fatigue",
+    "bdr_funnel",
+    "skill_gaps",
+    "hygiene",
+    "handoffs",
+)
+
+
+class _Stages:
+    """Stage timer that reports progress on stderr (long runs show progress)."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        if self.enabled:
+            print(f"[decision-stack] {name} …", file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - start, 3)
+        if self.enabled:
+            print(
+                f"[decision-stack] {name} done in {self.timings[name]:.1f}s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+def run_metrics(
+    data_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    period: Period,
+    taxonomy: str | Path | None = None,
+    tz: str = "UTC",
+    fatigue_threshold: int = 45,
+    min_deals: int = 10,
+    hygiene_threshold: float = 70.0,
+    progress: bool = False,
+    engine: str = "auto",
+) -> dict[str, Any]:
+    """Validate ``data_dir`` and write every available metric table into ``out_dir``.
+
+    Writes ``quality.json``, ``quarantine/``, ``clean/`` (the validated canonical
+    tables), the contract tables and extras as parquet, and ``run.json`` with
+    the period, time zone, thresholds and as-of time. Returns the run.json dict.
+    Nothing is written unless the whole run succeeds.
+    """
+    from analysis.decisions.taxonomy import load_taxonomy
+
+    stages = _Stages(enabled=progress)
+    tax = load_taxonomy(taxonomy)  # a bad taxonomy fails before any work
+    with stages.stage("validate"):
+        validation = validate_dataset(data_dir, default_tz=tz)
+    written: dict[str, int] = {}
+    with atomic_output_dir(out_dir, merge=False) as tmp:
+        with stages.stage("quarantine"):
+            quality = write_validation(validation, tmp)
+        clean = {t: pl.scan_parquet(tmp / "clean" / f"{t}.parquet") for t in validation.tables}
+        reps = clean["reps"]
+
+        def emit(name: str, frame: pl.DataFrame | pl.LazyFrame) -> None:
+            if isinstance(frame, pl.LazyFrame):
+                frame = frame.collect(engine=engine)
+            written[name] = write_table(frame, tmp / f"{name}.parquet")
+
+        hygiene_frame = _outcomes(
+            clean,
+            reps,
+            validation,
+            period=period,
+            tz=tz,
+            min_deals=min_deals,
+            hygiene_threshold=hygiene_threshold,
+            emit=emit,
+            stages=stages,
+        )
+        _decision_stack(
+            clean,
+            reps,
+            tax,
+            period=period,
+            fatigue_threshold=fatigue_threshold,
+            emit=emit,
+            stages=stages,
+            hygiene=hygiene_frame,
+        )
+        teams = sorted(reps.select("team").unique().collect()["team"].to_list())
+        run = {
+            "period": {
+                "label": period.label,
+                "start": period.start.isoformat(),
+                "end": period.end.isoformat(),
+            },
+            "tz": tz,
+            "as_of": datetime.now(UTC).isoformat(timespec="seconds"),
+            "data_dir": str(Path(data_dir).resolve()),
+            "taxonomy": str(taxonomy) if taxonomy else "default",
+            "thresholds": {
+                "fatigue_threshold": fatigue_threshold,
+                "min_deals": min_deals,
+                "hygiene_threshold": hygiene_threshold,
+            },
+            "teams": teams,
+            "tables": dict(sorted(written.items())),
+            "unavailable": quality["unavailable"],
+            "timings_s": stages.timings,
+        }
+        write_json(tmp / "run.json", run)
+    return run
+
+
+def _trusted(frame: pl.DataFrame | pl.LazyFrame, hygiene: pl.DataFrame | None) -> pl.LazyFrame:
+    """Stamp the team's hygiene ``trusted`` flag on a team-keyed table as ``data_trusted``."""
+    lf = frame.lazy()
+    if hygiene is None or "team" not in lf.collect_schema().names():
+        return lf
+    teams = (
+        hygiene.lazy()
+        .filter(pl.col("rep_id").is_null())
+        .select("team", pl.col("trusted").alias("data_trusted"))
+    )
+    return lf.join(teams, on="team", how="left")
+
+
+def _outcomes(
+    clean: dict[str, pl.LazyFrame],
+    reps: pl.LazyFrame,
+    validation: ValidationResult,
+    *,
+    period: Period,
+    tz: str,
+    min_deals: int,
+    hygiene_threshold: float,
+    emit: Callable[[str, pl.DataFrame | pl.LazyFrame], None],
+    stages: _Stages,
+) -> pl.DataFrame | None:
+    from analysis.metrics.funnel import bdr_funnel
+    from analysis.metrics.handoffs import handoff_summary, handoffs
+    from analysis.metrics.hygiene import hygiene
+    from analysis.metrics.skill_gaps import skill_gaps
+
+    unavailable = validation.unavailable()
+    meetings, opps, acts = (
+        clean.get("meetings"),
+        clean.get("opportunities"),
+        clean.get("activities"),
+    )
+    hygiene_frame = None
+    if "hygiene" not in unavailable:
+        with stages.stage("hygiene"):
+            hygiene_frame = hygiene(
+                opps, acts, reps, period=period, threshold=hygiene_threshold
+            ).collect()
+            emit("hygiene", hygiene_frame)
+    if "bdr_funnel" not in unavailable:
+        with stages.stage("bdr_funnel"):
+            emit(
+                "bdr_funnel",
+                _trusted(bdr_funnel(meetings, opps, reps, period=period, tz=tz), hygiene_frame),
+            )
+    if "handoffs" not in unavailable:
+        with stages.stage("handoffs"):
+            table = handoffs(meetings, acts, reps, period=period, tz=tz).collect()
+            emit("handoffs", _trusted(table, hygiene_frame))
+            emit("handoff_summary", _trusted(handoff_summary(table.lazy()), hygiene_frame))
+    if "skill_gaps" not in unavailable:
+        with stages.stage("skill_gaps"):
+            table = skill_gaps(opps, reps, period=period, min_deals=min_deals)
+            emit("skill_gaps", _trusted(table, hygiene_frame))
+    return hygiene_frame
+
+
+def _decision_stack(
+    clean: dict[str, pl.LazyFrame],
+    reps: pl.LazyFrame,
+    taxonomy: Any,
+    *,
+    period: Period,
+    fatigue_threshold: int,
+    emit: Callable[[str, pl.DataFrame | pl.LazyFrame], None],
+    stages: _Stages,
+    hygiene: pl.DataFrame | None,
+) -> None:
+    if "activities" not in clean:
+        return
+    from analysis.decisions.classify import classify_activities, taxonomy_coverage, unmatched_shapes
+    from analysis.decisions.fatigue import fatigue, fatigue_curve
+    from analysis.decisions.load import decision_load, rep_load_summary
+
+    with stages.stage("classify"):
+        decisions = classify_activities(
+            clean["activities"], reps, taxonomy=taxonomy, period=period
+        ).collect()
+        emit("decisions", decisions)
+    lazy_decisions = decisions.lazy()
+    with stages.stage("decision_load"):
+        load = decision_load(lazy_decisions, threshold=fatigue_threshold).collect()
+        emit("decision_load", load)
+        emit(
+            "rep_load",
+            _trusted(rep_load_summary(load.lazy(), threshold=fatigue_threshold), hygiene),
+        )
+        emit("taxonomy_coverage", taxonomy_coverage(lazy_decisions))
+        emit("unmatched_shapes", unmatched_shapes(lazy_decisions))
+    with stages.stage("fatigue"):
+        emit("fatigue", _trusted(fatigue(lazy_decisions), hygiene))
+        emit("fatigue_curve", fatigue_curve(lazy_decisions))
