@@ -139,16 +139,14 @@ def run_metrics(
 
 
 def _trusted(frame: pl.DataFrame | pl.LazyFrame, hygiene: pl.DataFrame | None) -> pl.LazyFrame:
-    """Stamp the team's hygiene ``trusted`` flag on a team-keyed table as ``data_trusted``."""
+    """Stamp the hygiene trust flags (``data_trusted``, ``rep_data_trusted``) on a table."""
+    from analysis.metrics.hygiene import with_trust
+
     lf = frame.lazy()
-    if hygiene is None or "team" not in lf.collect_schema().names():
+    if hygiene is None:
         return lf
-    teams = (
-        hygiene.lazy()
-        .filter(pl.col("rep_id").is_null())
-        .select("team", pl.col("trusted").alias("data_trusted"))
-    )
-    return lf.join(teams, on="team", how="left")
+    rep_col = "rep_id" if "rep_id" in lf.collect_schema().names() else "bdr_id"
+    return with_trust(lf, hygiene.lazy(), rep_col=rep_col)
 
 
 def _outcomes(
@@ -189,7 +187,7 @@ def _outcomes(
             )
     if "handoffs" not in unavailable:
         with stages.stage("handoffs"):
-            table = handoffs(meetings, acts, reps, period=period, tz=tz).collect()
+            table = handoffs(meetings, acts, reps=reps, period=period, tz=tz).collect()
             emit("handoffs", _trusted(table, hygiene_frame))
             emit("handoff_summary", _trusted(handoff_summary(table.lazy()), hygiene_frame))
     if "skill_gaps" not in unavailable:

@@ -1,0 +1,215 @@
+"""BDR -> AE handoffs: how fast the AE first touches a booked meeting's lead (CONTRACT section 4).
+
+Definitions
+-----------
+* A meeting belongs to the period by ``booked_at`` read in ``tz`` (local date in
+  ``[start, end)``).
+* ``first_ae_touch_at``: the first activity of the meeting's ``owner_id`` (the AE) on the
+  meeting's lead **or** opportunity (same ``lead_id`` or same ``opportunity_id``), at or
+  after ``booked_at``. Activities of other reps, or before ``booked_at``, do not count.
+* **Observation window**: the report sees the data up to the period end (local midnight
+  of ``period.end`` in ``tz``). A touch after that instant is *not observed*: a re-run of
+  a quarter on a later export gives the same answer.
+* ``within_24h`` (``sla_hours``, default 24, a heuristic): true when touched within the
+  SLA; false when touched later, or not touched and the SLA elapsed before the period
+  end; **null (censored)** when not touched and booked less than ``sla_hours`` before the
+  period end, since the answer is not known yet. A meeting without an AE (``owner_id``
+  null) can never be touched: it counts as untouched.
+
+Scale: activities are first cut to the period window and semi-joined to the (AE, lead)
+and (AE, opportunity) pairs of the period's meetings, so only candidate touches are
+sorted; two forward ``join_asof`` (by AE + lead, by AE + opportunity) then pick the first
+touch without ever multiplying rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from analysis.metrics import exprs
+from analysis.metrics._common import in_window, period_bounds
+from analysis.periods import Period
+
+__all__ = ["handoff_summary", "handoffs"]
+
+_TS = pl.Datetime("us", "UTC")
+
+
+def _first_touch(meetings: pl.LazyFrame, acts: pl.LazyFrame, key: str, alias: str) -> pl.LazyFrame:
+    left = (
+        meetings.filter(pl.col(key).is_not_null() & pl.col("ae_id").is_not_null())
+        .select("meeting_id", "ae_id", key, "booked_at")
+        .sort("booked_at", "meeting_id")
+    )
+    pairs = left.select(pl.col("ae_id").alias("rep_id"), key).unique()
+    right = (
+        acts.filter(pl.col(key).is_not_null())
+        .select("rep_id", key, pl.col("occurred_at").alias(alias))
+        .join(pairs, on=["rep_id", key], how="semi")
+        .sort(alias)
+    )
+    return left.join_asof(
+        right,
+        left_on="booked_at",
+        right_on=alias,
+        by_left=["ae_id", key],
+        by_right=["rep_id", key],
+        strategy="forward",
+        check_sortedness=False,
+    ).select("meeting_id", alias)
+
+
+def handoffs(
+    meetings: pl.LazyFrame,
+    activities: pl.LazyFrame,
+    *,
+    period: Period,
+    tz: str = "UTC",
+    sla_hours: float = 24.0,
+    reps: pl.LazyFrame | None = None,
+    touch_types: Sequence[str] | None = None,
+) -> pl.LazyFrame:
+    """One row per meeting booked in the period, sorted by ``booked_at``, ``meeting_id``.
+
+    Columns: ``meeting_id, bdr_id, ae_id, team`` (the BDR's team from ``reps``; null
+    without ``reps``), ``status, booked_at, first_ae_touch_at, latency_hours,
+    within_24h, censored``. ``touch_types`` optionally restricts which activity types
+    count as a touch (default: any).
+
+    Examples
+    --------
+    >>> from datetime import datetime, UTC
+    >>> m = pl.LazyFrame({"meeting_id": ["m1"], "booked_by": ["b"], "owner_id": ["a"],
+    ...     "booked_at": [datetime(2026, 7, 1, 9, tzinfo=UTC)], "status": ["held"],
+    ...     "lead_id": ["l1"], "opportunity_id": [None]},
+    ...     schema_overrides={"opportunity_id": pl.String})
+    >>> acts = pl.LazyFrame({"rep_id": ["a"], "occurred_at": [datetime(2026, 7, 1, 15, tzinfo=UTC)],
+    ...     "activity_type": ["call"], "lead_id": ["l1"], "opportunity_id": [None]},
+    ...     schema_overrides={"opportunity_id": pl.String})
+    >>> out = handoffs(m, acts, period=Period.quarter("2026Q3")).collect()
+    >>> out.select("latency_hours", "within_24h").row(0)
+    (6.0, True)
+    """
+    start, end = period_bounds(period, tz)
+    cohort = meetings.filter(in_window("booked_at", start, end)).select(
+        "meeting_id",
+        pl.col("booked_by").alias("bdr_id"),
+        pl.col("owner_id").alias("ae_id"),
+        pl.col("status").cast(pl.String),
+        "booked_at",
+        "lead_id",
+        "opportunity_id",
+    )
+    ae_ids = cohort.select(pl.col("ae_id").alias("rep_id")).drop_nulls().unique()
+    keep = in_window("occurred_at", start, end) & (
+        pl.col("lead_id").is_not_null() | pl.col("opportunity_id").is_not_null()
+    )
+    if touch_types is not None:
+        keep = keep & pl.col("activity_type").cast(pl.String).is_in(list(touch_types))
+    acts = (
+        activities.filter(keep)
+        .select("rep_id", "occurred_at", "lead_id", "opportunity_id")
+        .join(ae_ids, on="rep_id", how="semi")
+    )
+    by_lead = _first_touch(cohort, acts, "lead_id", "_touch_lead")
+    by_opp = _first_touch(cohort, acts, "opportunity_id", "_touch_opp")
+
+    sla = pl.duration(microseconds=round(sla_hours * 3_600_000_000))
+    end_lit = pl.lit(end).dt.cast_time_unit("us")
+    touch = pl.col("first_ae_touch_at")
+    out = (
+        cohort.join(by_lead, on="meeting_id", how="left")
+        .join(by_opp, on="meeting_id", how="left")
+        .with_columns(first_ae_touch_at=pl.min_horizontal("_touch_lead", "_touch_opp").cast(_TS))
+        .with_columns(
+            latency_hours=(touch - pl.col("booked_at")).dt.total_microseconds().cast(pl.Float64)
+            / 3_600_000_000.0,
+        )
+        .with_columns(
+            within_24h=pl.when(touch.is_not_null())
+            .then(pl.col("latency_hours") <= sla_hours)
+            .when(end_lit - pl.col("booked_at") >= sla)
+            .then(pl.lit(False))
+            .otherwise(pl.lit(None, pl.Boolean))
+        )
+        .with_columns(censored=pl.col("within_24h").is_null())
+    )
+    if reps is not None:
+        teams = reps.select(pl.col("rep_id").alias("bdr_id"), pl.col("team").cast(pl.String))
+        out = out.join(teams, on="bdr_id", how="left")
+    else:
+        out = out.with_columns(team=pl.lit(None, pl.String))
+    return out.select(
+        "meeting_id",
+        "bdr_id",
+        "ae_id",
+        "team",
+        "status",
+        "booked_at",
+        "first_ae_touch_at",
+        "latency_hours",
+        "within_24h",
+        "censored",
+    ).sort("booked_at", "meeting_id")
+
+
+def handoff_summary(handoffs: pl.LazyFrame, *, alpha: float = 0.05) -> pl.LazyFrame:
+    """Per BDR (``level = "bdr"``) and per team (``level = "team"``, ``bdr_id`` null).
+
+    Columns: ``level, team, bdr_id, meetings, touched, median_latency_hours,
+    n_decided`` (not censored), ``n_within_24h, share_within_24h`` (among the decided;
+    null when none), ``ci_low, ci_high`` (Wilson on that share), ``n_censored``.
+    Sorted by level (team rows first), team, bdr_id.
+
+    Examples
+    --------
+    >>> h = pl.LazyFrame({"team": ["t", "t"], "bdr_id": ["b", "b"],
+    ...     "first_ae_touch_at": [1, None], "latency_hours": [2.0, None],
+    ...     "within_24h": [True, None]})
+    >>> handoff_summary(h).collect().select("level", "share_within_24h", "n_censored").rows()
+    [('team', 1.0, 1), ('bdr', 1.0, 1)]
+    """
+    low, high = exprs.wilson_bounds("n_within_24h", "n_decided", alpha=alpha)
+    aggs = [
+        pl.len().cast(pl.Int64).alias("meetings"),
+        pl.col("first_ae_touch_at").is_not_null().sum().cast(pl.Int64).alias("touched"),
+        pl.col("latency_hours").median().alias("median_latency_hours"),
+        pl.col("within_24h").count().cast(pl.Int64).alias("n_decided"),
+        pl.col("within_24h").fill_null(False).sum().cast(pl.Int64).alias("n_within_24h"),
+        exprs.share_within("within_24h").alias("share_within_24h"),
+        pl.col("within_24h").is_null().sum().cast(pl.Int64).alias("n_censored"),
+    ]
+    h = handoffs.with_columns(pl.col("team").cast(pl.String))
+    per_bdr = h.group_by("team", "bdr_id").agg(aggs).with_columns(level=pl.lit("bdr"))
+    per_team = (
+        h.group_by("team")
+        .agg(aggs)
+        .with_columns(level=pl.lit("team"), bdr_id=pl.lit(None, pl.String))
+    )
+    cols = [
+        "level",
+        "team",
+        "bdr_id",
+        "meetings",
+        "touched",
+        "median_latency_hours",
+        "n_decided",
+        "n_within_24h",
+        "share_within_24h",
+        "ci_low",
+        "ci_high",
+        "n_censored",
+    ]
+    return (
+        pl.concat([per_team, per_bdr], how="diagonal")
+        .with_columns(low, high)
+        .select(cols)
+        .sort(
+            pl.col("level").replace_strict({"team": 0, "bdr": 1}, return_dtype=pl.Int8),
+            "team",
+            "bdr_id",
+            nulls_last=False,
+        )
+    )

@@ -1,0 +1,272 @@
+"""Skill gaps: each rep's win rate against the top performer of the same team and role.
+
+Definitions (CONTRACT section 4)
+--------------------------------
+* Rows: every rep who owns an opportunity that closed in the period (``closed_at`` in
+  ``[start, end)``) or was open at the period end (created before it and not closed,
+  or closed after it).
+* ``closed`` / ``won``: the rep's opportunities closed in the period (count-based).
+  ``win_rate = won / closed``, null (never 0) when ``closed == 0``.
+  ``amount_weighted_win_rate`` = won amount / closed amount (deals with an amount).
+* ``shrunk_win_rate``, ``ci_low``, ``ci_high``: empirical-Bayes posterior mean and
+  equal-tailed ``1 - alpha`` interval. The Beta prior is fitted per (team, role) by
+  beta-binomial maximum likelihood (``stats.fit_beta_binomial_prior``: a weak prior when
+  the group has fewer than 3 reps with closed deals; bounded strength when reps look
+  alike). A rep with ``closed == 0`` keeps these **null**: the prior mean is the team's
+  rate, not evidence about the rep (and their evidence is ``too_few`` anyway).
+* ``evidence``: ``sufficient`` when ``closed >= min_deals`` (a heuristic floor), else
+  ``too_few``.
+* ``top_performer_rate``: the best ``shrunk_win_rate`` among reps of the same team and
+  role with sufficient evidence (null if none); ``ratio_to_top = shrunk_win_rate /
+  top_performer_rate``; ``is_top_performer`` marks that rep (ties: all of them).
+* ``rank_group``: interval-based rank inside (team, role): ``1 +`` the number of reps
+  whose ``ci_low`` is above this rep's ``ci_high``. Reps whose intervals overlap share a
+  rank; null when ``closed == 0``.
+
+Deal-mix adjustment
+-------------------
+Closed deals are counted by (rep, segment, lead_source, amount band) - amount bands are
+``amount_bands`` quantile bands within the (team, role), ``unknown`` when the amount is
+missing - and a statsmodels binomial GLM ``win ~ rep + segment + lead_source + band`` is
+fitted on those counts per (team, role) (``stats.binomial_glm_standardized``; a small
+ridge when a rep's record separates perfectly). ``adjusted_win_rate`` is the rep's
+predicted rate on the group's pooled deal mix; ``adjusted_ratio_to_top`` divides it by the
+best adjusted rate among sufficient-evidence reps. ``raw_ratio_to_top`` is the same ratio
+on unadjusted ``win_rate``. ``mix_note`` (sufficient-evidence reps only) says when the two
+disagree materially: the ratios differ by more than ``mix_tolerance`` (0.1, heuristic).
+A change of order within that tolerance is treated as noise and gets no note.
+
+The lazy plan is aggregated to two small count tables (per rep; per rep x mix cell),
+collected together, and only those are fitted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, time
+
+import polars as pl
+
+from analysis.metrics import exprs
+from analysis.metrics._common import date_in_period
+from analysis.metrics.stats import (
+    beta_posterior,
+    binomial_glm_standardized,
+    fit_beta_binomial_prior,
+)
+from analysis.periods import Period
+
+__all__ = ["skill_gaps"]
+
+GROUP = ["team", "role"]
+MIX_COVARIATES = ("segment", "lead_source", "amount_band")
+
+
+def _scoped(opportunities: pl.LazyFrame, reps: pl.LazyFrame, period: Period) -> pl.LazyFrame:
+    end = datetime.combine(period.end, time(0), tzinfo=UTC)
+    closed_in = pl.col("is_closed") & date_in_period("closed_at", period)
+    open_at_end = (pl.col("created_at") < pl.lit(end).dt.cast_time_unit("us")) & (
+        ~pl.col("is_closed") | (pl.col("closed_at") >= period.end).fill_null(False)
+    )
+    people = reps.select(
+        pl.col("rep_id").alias("owner_id"),
+        pl.col("team").cast(pl.String),
+        pl.col("role").cast(pl.String),
+    )
+    return (
+        opportunities.with_columns(_closed_in=closed_in.fill_null(False))
+        .filter(pl.col("_closed_in") | open_at_end.fill_null(False))
+        .join(people, on="owner_id", how="inner")
+    )
+
+
+def _counts(scoped: pl.LazyFrame, amount_bands: int) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    per_rep = scoped.group_by("owner_id", *GROUP).agg(
+        pl.col("_closed_in").sum().cast(pl.Int64).alias("closed"),
+        (pl.col("_closed_in") & pl.col("is_won")).sum().cast(pl.Int64).alias("won"),
+        (~pl.col("_closed_in")).sum().cast(pl.Int64).alias("open"),
+        exprs.amount_weighted_win_rate(closed=pl.col("_closed_in")).alias(
+            "amount_weighted_win_rate"
+        ),
+    )
+    closed = scoped.filter(pl.col("_closed_in"))
+    rank = pl.col("amount").rank("ordinal").over(GROUP)
+    n_known = pl.col("amount").count().over(GROUP)
+    band = (rank.cast(pl.Float64) * amount_bands / n_known).ceil().cast(pl.Int64)
+    cells = (
+        closed.with_columns(
+            amount_band=pl.when(pl.col("amount").is_null())
+            .then(pl.lit("unknown"))
+            .otherwise(pl.format("q{}", band)),
+            segment=pl.col("segment").fill_null("unknown"),
+            lead_source=pl.col("lead_source").fill_null("unknown"),
+        )
+        .group_by("owner_id", *GROUP, *MIX_COVARIATES)
+        .agg(
+            pl.len().cast(pl.Int64).alias("closed"),
+            pl.col("is_won").sum().cast(pl.Int64).alias("won"),
+        )
+        .sort("owner_id", *GROUP, *MIX_COVARIATES)
+    )
+    return per_rep.rename({"owner_id": "rep_id"}), cells.rename({"owner_id": "rep_id"})
+
+
+def _shrink(per_rep: pl.DataFrame, alpha: float) -> pl.DataFrame:
+    parts = []
+    for _key, part in per_rep.group_by(GROUP, maintain_order=True):
+        prior = fit_beta_binomial_prior(part["won"], part["closed"])
+        post = beta_posterior(part["won"], part["closed"], prior, alpha=alpha)
+        parts.append(
+            part.with_columns(
+                shrunk_win_rate=post["shrunk"],
+                ci_low=post["ci_low"],
+                ci_high=post["ci_high"],
+                prior_method=pl.lit(prior.method),
+                prior_mean=pl.lit(prior.mean),
+                prior_strength=pl.lit(prior.strength),
+            )
+        )
+    return pl.concat(parts, how="vertical")
+
+
+def _rank_groups(df: pl.DataFrame) -> pl.DataFrame:
+    has = df.filter(pl.col("closed") > 0).select("rep_id", *GROUP, "ci_low", "ci_high")
+    pairs = has.join(
+        has.select(*GROUP, pl.col("rep_id").alias("_o"), pl.col("ci_low").alias("_o_low")),
+        on=GROUP,
+    )
+    ranks = pairs.group_by("rep_id").agg(
+        (1 + (pl.col("_o_low") > pl.col("ci_high")).sum()).cast(pl.Int64).alias("rank_group")
+    )
+    return df.join(ranks, on="rep_id", how="left")
+
+
+def _adjust(df: pl.DataFrame, cells: pl.DataFrame, covariates: Sequence[str]) -> pl.DataFrame:
+    parts = []
+    for key, part in cells.group_by(GROUP, maintain_order=True):
+        if part["rep_id"].n_unique() < 2:
+            continue
+        rates, method = binomial_glm_standardized(
+            part, unit="rep_id", covariates=covariates, successes="won", trials="closed"
+        )
+        parts.append(
+            rates.with_columns(
+                team=pl.lit(key[0], pl.String),
+                role=pl.lit(key[1], pl.String),
+                adjust_method=pl.lit(method),
+            ).rename({"adjusted_rate": "adjusted_win_rate"})
+        )
+    schema = {
+        "rep_id": pl.String,
+        "adjusted_win_rate": pl.Float64,
+        "team": pl.String,
+        "role": pl.String,
+        "adjust_method": pl.String,
+    }
+    adjusted = pl.concat(parts, how="vertical") if parts else pl.DataFrame(schema=schema)
+    return df.join(adjusted, on=["rep_id", *GROUP], how="left")
+
+
+def skill_gaps(
+    opportunities: pl.LazyFrame,
+    reps: pl.LazyFrame,
+    *,
+    period: Period,
+    min_deals: int = 10,
+    alpha: float = 0.05,
+    mix_tolerance: float = 0.1,
+    amount_bands: int = 3,
+    covariates: Sequence[str] = MIX_COVARIATES,
+) -> pl.DataFrame:
+    """Win rate, shrunk rate, interval and gap to the top performer per rep.
+
+    See the module docstring for every definition. Sorted by team, role, rep_id.
+
+    Examples
+    --------
+    >>> from datetime import date, datetime, UTC
+    >>> opps = pl.LazyFrame({"opportunity_id": ["o1", "o2", "o3"], "owner_id": ["a", "a", "b"],
+    ...     "created_at": [datetime(2026, 7, 1, tzinfo=UTC)] * 3, "is_closed": [True, True, False],
+    ...     "is_won": [True, False, False], "closed_at": [date(2026, 8, 1)] * 2 + [None],
+    ...     "amount": [10.0, 30.0, None], "segment": ["smb"] * 3, "lead_source": [None] * 3},
+    ...     schema_overrides={"lead_source": pl.String})
+    >>> reps = pl.LazyFrame({"rep_id": ["a", "b"], "team": ["t", "t"], "role": ["AE", "AE"]})
+    >>> out = skill_gaps(opps, reps, period=Period.quarter("2026Q3"))
+    >>> out.select("rep_id", "closed", "win_rate", "evidence").rows()
+    [('a', 2, 0.5, 'too_few'), ('b', 0, None, 'too_few')]
+    """
+    scoped = _scoped(opportunities, reps, period)
+    per_rep_lf, cells_lf = _counts(scoped, amount_bands)
+    per_rep, cells = pl.collect_all([per_rep_lf, cells_lf])
+    per_rep = per_rep.sort(*GROUP, "rep_id")
+
+    df = (
+        _shrink(per_rep, alpha)
+        if per_rep.height
+        else per_rep.with_columns(
+            shrunk_win_rate=pl.lit(None, pl.Float64),
+            ci_low=pl.lit(None, pl.Float64),
+            ci_high=pl.lit(None, pl.Float64),
+            prior_method=pl.lit(None, pl.String),
+            prior_mean=pl.lit(None, pl.Float64),
+            prior_strength=pl.lit(None, pl.Float64),
+        )
+    )
+    sufficient = pl.col("closed") >= min_deals
+    df = df.with_columns(
+        win_rate=exprs.win_rate(),
+        evidence=pl.when(sufficient).then(pl.lit("sufficient")).otherwise(pl.lit("too_few")),
+    )
+    df = df.with_columns(
+        top_performer_rate=pl.col("shrunk_win_rate").filter(sufficient).max().over(GROUP),
+        _raw_top=pl.col("win_rate").filter(sufficient).max().over(GROUP),
+    ).with_columns(
+        ratio_to_top=exprs.ratio("shrunk_win_rate", "top_performer_rate"),
+        raw_ratio_to_top=exprs.ratio("win_rate", "_raw_top"),
+        is_top_performer=(
+            sufficient & (pl.col("shrunk_win_rate") == pl.col("top_performer_rate"))
+        ).fill_null(False),
+    )
+    df = _rank_groups(df)
+
+    covariates = [c for c in covariates if c in MIX_COVARIATES]
+    df = _adjust(df, cells, covariates)
+    df = df.with_columns(
+        _adj_top=pl.col("adjusted_win_rate").filter(sufficient).max().over(GROUP)
+    ).with_columns(adjusted_ratio_to_top=exprs.ratio("adjusted_win_rate", "_adj_top"))
+    gap = pl.col("adjusted_ratio_to_top") - pl.col("raw_ratio_to_top")
+    ratios = (pl.col("raw_ratio_to_top").round(2), pl.col("adjusted_ratio_to_top").round(2))
+    note = (
+        pl.when(~sufficient | gap.is_null() | (gap.abs() <= mix_tolerance))
+        .then(pl.lit(None, pl.String))
+        .when(gap > 0)
+        .then(pl.format("deal mix explains the gap: raw ratio {} -> adjusted {}", *ratios))
+        .otherwise(pl.format("deal mix hides a gap: raw ratio {} -> adjusted {}", *ratios))
+    )
+    df = df.with_columns(mix_note=note)
+    return df.select(
+        "rep_id",
+        "team",
+        "role",
+        "closed",
+        "won",
+        "open",
+        "win_rate",
+        "shrunk_win_rate",
+        "ci_low",
+        "ci_high",
+        "top_performer_rate",
+        "ratio_to_top",
+        "evidence",
+        "rank_group",
+        "is_top_performer",
+        "amount_weighted_win_rate",
+        "adjusted_win_rate",
+        "adjusted_ratio_to_top",
+        "raw_ratio_to_top",
+        "mix_note",
+        "adjust_method",
+        "prior_method",
+        "prior_mean",
+        "prior_strength",
+    ).sort(*GROUP, "rep_id")

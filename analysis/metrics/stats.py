@@ -1,0 +1,373 @@
+"""Thin wrappers over statsmodels / scipy that take and return polars objects.
+
+Everything here works on *small, already aggregated* count tables (one row per rep,
+or per rep x deal-mix cell). The metric modules aggregate lazily to counts first,
+collect the count table, and only then call these helpers: nothing is fitted row by row.
+
+Conventions
+-----------
+* A proportion with ``trials == 0`` has no evidence: its estimate and interval are
+  null, never 0.
+* Intervals are two-sided with level ``1 - alpha``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+from scipy import optimize, special
+from scipy import stats as sps
+
+__all__ = [
+    "BetaPrior",
+    "adjust_pvalues",
+    "beta_posterior",
+    "binomial_glm_standardized",
+    "fit_beta_binomial_prior",
+    "wilson_interval",
+]
+
+ArrayLike = pl.Series | np.ndarray | Sequence[float] | Sequence[int]
+
+
+def _as_float(values: ArrayLike) -> np.ndarray:
+    if isinstance(values, pl.Series):
+        return values.cast(pl.Float64).fill_null(np.nan).to_numpy()
+    return np.asarray(values, dtype=float)
+
+
+def wilson_interval(
+    successes: ArrayLike, trials: ArrayLike, *, alpha: float = 0.05
+) -> pl.DataFrame:
+    """Wilson score interval, vectorised through statsmodels ``proportion_confint``.
+
+    Rows with ``trials == 0`` (or a null count) get null bounds. ``successes`` is
+    clipped to ``[0, trials]`` so a data oddity cannot produce an invalid interval.
+
+    Returns
+    -------
+    pl.DataFrame
+        Columns ``ci_low`` and ``ci_high`` (Float64), one row per input element.
+
+    Examples
+    --------
+    >>> wilson_interval([3, 0], [10, 0])["ci_low"].round(4).to_list()
+    [0.1078, None]
+    """
+    k = _as_float(successes)
+    n = _as_float(trials)
+    low = np.full(k.shape, np.nan)
+    high = np.full(k.shape, np.nan)
+    ok = np.isfinite(k) & np.isfinite(n) & (n > 0)
+    if ok.any():
+        from statsmodels.stats.proportion import proportion_confint
+
+        kk = np.clip(k[ok], 0, n[ok])
+        lo, hi = proportion_confint(kk, n[ok], alpha=alpha, method="wilson")
+        low[ok] = np.clip(lo, 0.0, 1.0)
+        high[ok] = np.clip(hi, 0.0, 1.0)
+    return pl.DataFrame(
+        {
+            "ci_low": pl.Series(low, dtype=pl.Float64, nan_to_null=True),
+            "ci_high": pl.Series(high, dtype=pl.Float64, nan_to_null=True),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class BetaPrior:
+    """A Beta(``a``, ``b``) prior for a binomial rate.
+
+    ``method`` says how it was obtained: ``"mle"`` (beta-binomial marginal
+    likelihood), ``"mle_capped"`` (the MLE strength hit ``max_strength``: the reps look
+    no more different than chance, so shrinkage is strong but bounded) or ``"weak"``
+    (too few groups to estimate a spread; a weak prior centred on the pooled rate).
+    """
+
+    a: float
+    b: float
+    method: str
+    n_groups: int
+
+    @property
+    def mean(self) -> float:
+        """Prior mean ``a / (a + b)``."""
+        return self.a / (self.a + self.b)
+
+    @property
+    def strength(self) -> float:
+        """Prior strength ``a + b`` (its weight in pseudo-trials)."""
+        return self.a + self.b
+
+
+def fit_beta_binomial_prior(
+    successes: ArrayLike,
+    trials: ArrayLike,
+    *,
+    min_groups: int = 3,
+    weak_strength: float = 2.0,
+    min_strength: float = 0.5,
+    max_strength: float = 200.0,
+) -> BetaPrior:
+    """Empirical-Bayes Beta prior from per-group (per-rep) binomial counts.
+
+    Maximises the beta-binomial marginal likelihood over the prior mean and strength
+    ``a + b`` (scipy L-BFGS-B, started at the method-of-moments estimate). Groups with
+    no trials carry no information and are ignored.
+
+    Robustness (all heuristics, keyword parameters):
+
+    * fewer than ``min_groups`` groups with trials, or no success (or no failure) at
+      all -> a *weak* prior: mean = pooled
+      rate (with a +0.5/+1 continuity correction), strength ``weak_strength``
+      (2 pseudo-trials): the data dominate every posterior;
+    * when reps vary no more than binomial noise, the MLE strength runs to infinity
+      (complete pooling). It is capped at ``max_strength`` pseudo-trials
+      (``method="mle_capped"``), so a rep with many deals still moves off the mean.
+
+    Examples
+    --------
+    >>> p = fit_beta_binomial_prior([5, 50, 20], [100, 100, 100])
+    >>> p.method, round(p.mean, 2)
+    ('mle', 0.25)
+    >>> fit_beta_binomial_prior([1], [3]).method
+    'weak'
+    """
+    k = _as_float(successes)
+    n = _as_float(trials)
+    ok = np.isfinite(k) & np.isfinite(n) & (n > 0)
+    k = np.clip(k[ok], 0, n[ok])
+    n = n[ok]
+    groups = int(ok.sum())
+    pooled = (k.sum() + 0.5) / (n.sum() + 1.0)
+    if groups < min_groups or k.sum() in (0.0, n.sum()):
+        # too few groups, or every trial lost (or won): the spread is not identified
+        return BetaPrior(
+            float(pooled * weak_strength), float((1 - pooled) * weak_strength), "weak", groups
+        )
+
+    eps = 1e-3
+    mu0 = float(np.clip(k.sum() / n.sum(), eps, 1 - eps))
+    rates = k / n
+    var = float(np.var(rates, ddof=1)) if groups > 1 else 0.0
+    # starting point, method of moments: between-rep variance = observed - binomial noise
+    excess = var - mu0 * (1 - mu0) * float(np.mean(1.0 / n))
+    s0 = mu0 * (1 - mu0) / excess - 1 if excess > 0 else max_strength
+    s0 = float(np.clip(s0, min_strength, max_strength))
+
+    def nll(theta: np.ndarray) -> float:
+        mu = special.expit(theta[0])
+        s = math.exp(theta[1])
+        a, b = mu * s, (1 - mu) * s
+        return -float(np.sum(special.betaln(k + a, n - k + b) - special.betaln(a, b)))
+
+    lo_logit, hi_logit = special.logit(eps), special.logit(1 - eps)
+    res = optimize.minimize(
+        nll,
+        x0=np.array([special.logit(mu0), math.log(s0)]),
+        method="L-BFGS-B",
+        bounds=[(lo_logit, hi_logit), (math.log(min_strength), math.log(max_strength))],
+    )
+    theta = (
+        res.x if res.success and np.all(np.isfinite(res.x)) else [special.logit(mu0), math.log(s0)]
+    )
+    mu = float(special.expit(theta[0]))
+    s = float(math.exp(theta[1]))
+    capped = s >= max_strength * (1 - 1e-6)
+    return BetaPrior(mu * s, (1 - mu) * s, "mle_capped" if capped else "mle", groups)
+
+
+def beta_posterior(
+    successes: ArrayLike,
+    trials: ArrayLike,
+    prior: BetaPrior,
+    *,
+    alpha: float = 0.05,
+) -> pl.DataFrame:
+    """Posterior mean and equal-tailed interval of ``Beta(a + k, b + n - k)``.
+
+    Rows with ``trials == 0`` get nulls (no evidence about *this* rep; the prior
+    mean would only restate the team).
+
+    Returns
+    -------
+    pl.DataFrame
+        Columns ``shrunk``, ``ci_low``, ``ci_high``.
+
+    Examples
+    --------
+    >>> prior = BetaPrior(2.0, 2.0, "weak", 1)
+    >>> beta_posterior([8, 0], [8, 0], prior)["shrunk"].to_list()
+    [0.8333333333333334, None]
+    """
+    k = _as_float(successes)
+    n = _as_float(trials)
+    ok = np.isfinite(k) & np.isfinite(n) & (n > 0)
+    k = np.where(ok, np.clip(np.nan_to_num(k), 0, np.nan_to_num(n)), 0.0)
+    n = np.where(ok, n, 0.0)
+    a = prior.a + k
+    b = prior.b + n - k
+    mean = np.where(ok, a / (a + b), np.nan)
+    low = np.where(ok, sps.beta.ppf(alpha / 2, a, b), np.nan)
+    high = np.where(ok, sps.beta.ppf(1 - alpha / 2, a, b), np.nan)
+    return pl.DataFrame(
+        {
+            "shrunk": pl.Series(mean, dtype=pl.Float64, nan_to_null=True),
+            "ci_low": pl.Series(low, dtype=pl.Float64, nan_to_null=True),
+            "ci_high": pl.Series(high, dtype=pl.Float64, nan_to_null=True),
+        }
+    )
+
+
+def adjust_pvalues(pvalues: ArrayLike, *, method: str = "fdr_bh") -> pl.Series:
+    """Multiple-testing adjustment via statsmodels ``multipletests``; nulls stay null.
+
+    Examples
+    --------
+    >>> adjust_pvalues([0.01, 0.04, None], method="bonferroni").to_list()
+    [0.02, 0.08, None]
+    """
+    if not isinstance(pvalues, pl.Series):
+        pvalues = pl.Series(list(pvalues), dtype=pl.Float64, strict=False)
+    p = _as_float(pvalues)
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        from statsmodels.stats.multitest import multipletests
+
+        out[ok] = multipletests(p[ok], method=method)[1]
+    return pl.Series("p_adjusted", out, dtype=pl.Float64, nan_to_null=True)
+
+
+def _codes(column: pl.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer codes (sorted levels, null -> "unknown") for a categorical column."""
+    values = column.cast(pl.String).fill_null("unknown")
+    levels = sorted(values.unique().to_list())
+    lookup = {v: i for i, v in enumerate(levels)}
+    return np.array([lookup[v] for v in values.to_list()], dtype=np.int64), levels
+
+
+def _dummies(codes: np.ndarray, n_levels: int) -> np.ndarray:
+    """Treatment coding: one column per level except the first."""
+    out = np.zeros((codes.shape[0], max(n_levels - 1, 0)))
+    for j in range(1, n_levels):
+        out[:, j - 1] = codes == j
+    return out
+
+
+def binomial_glm_standardized(
+    cells: pl.DataFrame,
+    *,
+    unit: str = "rep_id",
+    covariates: Sequence[str] = (),
+    successes: str = "won",
+    trials: str = "closed",
+    ridge: float = 1e-3,
+    max_abs_coef: float = 12.0,
+) -> tuple[pl.DataFrame, str]:
+    """Fit ``logit P(win) ~ unit + covariates`` on aggregated counts and standardise.
+
+    ``cells`` holds one row per (unit, covariate levels) with success and trial
+    counts. The model is a statsmodels binomial GLM on the two-column
+    (successes, failures) response, i.e. fitted on counts, not rows. Each unit's
+    *adjusted rate* is its predicted win rate averaged over the pooled covariate mix of
+    all cells (weights = trials): "this rep, on the team's average deal mix".
+
+    Covariates with a single level are dropped. On perfect separation (detected as
+    exploding coefficients, ``|coef| > max_abs_coef``: statsmodels' own
+    ``PerfectSeparationWarning`` also fires on harmless saturated fits), a convergence
+    warning or a failed fit, it refits with a small
+    L2 penalty (``ridge``, intercept unpenalised) through ``fit_regularized`` and reports
+    method ``"glm_ridge"``; otherwise ``"glm"``.
+
+    Returns
+    -------
+    (pl.DataFrame, str)
+        Columns ``unit`` and ``adjusted_rate``; the fit method.
+
+    Examples
+    --------
+    >>> cells = pl.DataFrame({"rep_id": ["a", "a", "b", "b"], "seg": ["x", "y", "x", "y"],
+    ...                       "won": [8, 2, 4, 1], "closed": [10, 10, 5, 5]})
+    >>> out, method = binomial_glm_standardized(cells, covariates=["seg"])
+    >>> method, out["adjusted_rate"].round(2).to_list()
+    ('glm', [0.5, 0.5])
+    """
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationError
+
+    cells = cells.filter(pl.col(trials) > 0)
+    unit_codes, unit_levels = _codes(cells[unit])
+    blocks = [np.ones((cells.height, 1)), _dummies(unit_codes, len(unit_levels))]
+    cov_info: list[tuple[str, list[str]]] = []
+    for cov in covariates:
+        codes, levels = _codes(cells[cov])
+        if len(levels) > 1:
+            blocks.append(_dummies(codes, len(levels)))
+            cov_info.append((cov, levels))
+    x = np.hstack(blocks)
+    k = cells[successes].cast(pl.Float64).to_numpy()
+    n = cells[trials].cast(pl.Float64).to_numpy()
+    endog = np.column_stack([k, n - k])
+    model = sm.GLM(endog, x, family=sm.families.Binomial())
+
+    method = "glm"
+    params: np.ndarray | None = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            res = model.fit()
+            params = np.asarray(res.params)
+            bad = (
+                not res.converged
+                or not np.all(np.isfinite(params))
+                or np.max(np.abs(params)) > max_abs_coef
+                or any(issubclass(w.category, ConvergenceWarning) for w in caught)
+            )
+        except (PerfectSeparationError, np.linalg.LinAlgError, ValueError):
+            bad = True
+    if bad:
+        method = "glm_ridge"
+        penalty = np.full(x.shape[1], ridge)
+        penalty[0] = 0.0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            params = np.asarray(
+                model.fit_regularized(method="elastic_net", alpha=penalty, L1_wt=0.0).params
+            )
+
+    # the pooled mix: covariate cells with their total trials
+    mix_cols = [c for c, _ in cov_info]
+    if mix_cols:
+        mix = cells.group_by(mix_cols).agg(pl.col(trials).sum().alias("_w")).sort(mix_cols)
+        mix_blocks = []
+        for cov, levels in cov_info:
+            lookup = {v: i for i, v in enumerate(levels)}
+            codes = np.array(
+                [lookup[v] for v in mix[cov].cast(pl.String).fill_null("unknown").to_list()]
+            )
+            mix_blocks.append(_dummies(codes, len(levels)))
+        mix_x = np.hstack(mix_blocks)
+        weights = mix["_w"].cast(pl.Float64).to_numpy()
+    else:
+        mix_x = np.zeros((1, 0))
+        weights = np.ones(1)
+    n_unit = len(unit_levels)
+    rates = []
+    for u in range(n_unit):
+        unit_x = np.zeros((mix_x.shape[0], max(n_unit - 1, 0)))
+        if u > 0:
+            unit_x[:, u - 1] = 1.0
+        design = np.hstack([np.ones((mix_x.shape[0], 1)), unit_x, mix_x])
+        p = special.expit(design @ params)
+        rates.append(float(np.sum(weights * p) / np.sum(weights)))
+    out = pl.DataFrame(
+        {unit: unit_levels, "adjusted_rate": rates},
+        schema={unit: pl.String, "adjusted_rate": pl.Float64},
+    )
+    return out, method

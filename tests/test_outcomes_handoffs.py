@@ -1,0 +1,136 @@
+"""Handoff latency: exact latencies, SLA shares, censoring at the period edge."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+import pytest
+from outcomes_fixtures import Q3, frame, handoff_dataset, rep
+from statsmodels.stats.proportion import proportion_confint
+
+from analysis.metrics.handoffs import handoff_summary, handoffs
+
+
+def _table() -> tuple[pl.DataFrame, dict]:
+    meetings, acts, reps, planted = handoff_dataset()
+    out = handoffs(meetings, acts, period=Q3, reps=reps)
+    assert isinstance(out, pl.LazyFrame)
+    return out.collect(), planted
+
+
+def _row(df: pl.DataFrame, mid: str) -> dict:
+    return df.filter(pl.col("meeting_id") == mid).row(0, named=True)
+
+
+def test_one_row_per_meeting_in_period_sorted():
+    out, planted = _table()
+    assert sorted(out["meeting_id"].to_list()) == sorted(planted)
+    assert "outside" not in out["meeting_id"].to_list()
+    assert out["booked_at"].is_sorted()
+    assert out.schema["first_ae_touch_at"] == pl.Datetime("us", "UTC")
+
+
+def test_latencies_exact_for_hand_case():
+    out, planted = _table()
+    for mid, hours in planted.items():
+        row = _row(out, mid)
+        if hours is None:
+            assert row["first_ae_touch_at"] is None, mid
+            assert row["latency_hours"] is None, mid
+        else:
+            assert row["latency_hours"] == pytest.approx(hours), mid
+            assert row["first_ae_touch_at"] == row["booked_at"] + timedelta(hours=hours)
+
+
+def test_touch_before_booking_and_by_other_rep_ignored():
+    out, _ = _table()
+    # h2 had an owner touch 1 h *before* booking: first touch is the later one (30 h)
+    assert _row(out, "h2")["latency_hours"] == pytest.approx(30.0)
+    # h3 had a touch by ae2 after 1 h; the owner ae1 touched at 20 h
+    assert _row(out, "h3")["latency_hours"] == pytest.approx(20.0)
+    assert _row(out, "h3")["team"] == "east"
+
+
+def test_within_24h_and_censoring_at_period_edge():
+    out, _ = _table()
+    expected = {
+        "h1": True,
+        "h2": False,  # touched after 30 h
+        "h3": True,
+        "h4": True,  # touched at booked_at exactly
+        "h5": False,  # never touched, long ago
+        "edge30": False,  # no touch, booked 30 h before the end
+        "edge10": None,  # no touch, booked 10 h before the end: censored
+        "edge5": None,  # touched only after the period end: not observed yet
+    }
+    got = dict(zip(out["meeting_id"], out["within_24h"], strict=True))
+    assert got == expected
+    assert out.filter(pl.col("censored"))["meeting_id"].sort().to_list() == ["edge10", "edge5"]
+
+
+def test_sla_is_a_parameter():
+    meetings, acts, reps, _ = handoff_dataset()
+    out = handoffs(meetings, acts, period=Q3, reps=reps, sla_hours=8.0).collect()
+    assert _row(out, "h3")["within_24h"] is False  # 20 h > 8 h
+    assert _row(out, "h1")["within_24h"] is True  # 2.5 h
+    # with an 8 h SLA the meeting booked 10 h before the end is decided, the 5-h one is not
+    assert _row(out, "edge10")["within_24h"] is False
+    assert _row(out, "edge5")["within_24h"] is None
+
+
+def test_summary_shares_match_planted_latencies():
+    out, planted = _table()
+    summary = handoff_summary(out.lazy()).collect()
+    assert summary["level"].to_list() == ["team", "team", "bdr", "bdr"]
+    b1 = summary.filter((pl.col("level") == "bdr") & (pl.col("bdr_id") == "b1")).row(0, named=True)
+    # b1: h1 2.5 h, h2 30 h, h3 20 h
+    assert (b1["meetings"], b1["touched"], b1["n_censored"]) == (3, 3, 0)
+    assert b1["median_latency_hours"] == pytest.approx(20.0)
+    b1_lat = [planted[m] for m in ("h1", "h2", "h3")]
+    assert b1["share_within_24h"] == pytest.approx(sum(h <= 24 for h in b1_lat) / 3)
+    assert b1["median_latency_hours"] == pytest.approx(sorted(b1_lat)[1])
+    low, high = proportion_confint(2, 3, method="wilson")
+    assert (b1["ci_low"], b1["ci_high"]) == (pytest.approx(low), pytest.approx(high))
+    west = summary.filter((pl.col("level") == "team") & (pl.col("team") == "west")).row(
+        0, named=True
+    )
+    # west (b2): h4 true, h5 false, edge30 false, edge10 / edge5 censored
+    assert (west["meetings"], west["touched"], west["n_decided"], west["n_censored"]) == (
+        5,
+        1,
+        3,
+        2,
+    )
+    assert west["share_within_24h"] == pytest.approx(1 / 3)
+    assert west["bdr_id"] is None
+
+
+def test_summary_all_censored_share_is_null_not_zero():
+    end = datetime(2026, 10, 1, tzinfo=UTC)
+    meetings = frame(
+        "meetings",
+        [{"meeting_id": "m", "booked_by": "b", "owner_id": "a", "status": "held",
+          "booked_at": end - timedelta(hours=3), "lead_id": "L"}],
+    )  # fmt: skip
+    acts = frame("activities", [])
+    reps = frame("reps", [rep("b", "BDR", "t"), rep("a", "AE", "t")])
+    out = handoffs(meetings, acts, period=Q3, reps=reps)
+    summary = handoff_summary(out).collect()
+    assert summary["share_within_24h"].to_list() == [None, None]
+    assert summary["n_censored"].to_list() == [1, 1]
+
+
+def test_meeting_without_ae_counts_as_untouched():
+    meetings = frame(
+        "meetings",
+        [{"meeting_id": "m", "booked_by": "b", "owner_id": None, "status": "held",
+          "booked_at": datetime(2026, 8, 1, tzinfo=UTC), "lead_id": "L"}],
+    )  # fmt: skip
+    acts = frame(
+        "activities",
+        [{"activity_id": "x", "rep_id": "a", "occurred_at": datetime(2026, 8, 1, 1, tzinfo=UTC),
+          "activity_type": "call", "lead_id": "L"}],
+    )  # fmt: skip
+    out = handoffs(meetings, acts, period=Q3).collect()
+    assert out.select("first_ae_touch_at", "within_24h", "team").row(0) == (None, False, None)
