@@ -238,8 +238,8 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _rows(info: object) -> str:
-    if isinstance(info, dict) and isinstance(info.get("rows"), dict):
-        return ", ".join(f"{k}: {v}" for k, v in info["rows"].items())
+    if isinstance(info, dict) and isinstance(info.get("input_rows"), dict):
+        return ", ".join(f"{k}: {v:,} rows" for k, v in info["input_rows"].items())
     return "done"
 
 

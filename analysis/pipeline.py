@@ -145,8 +145,12 @@ def _trusted(frame: pl.DataFrame | pl.LazyFrame, hygiene: pl.DataFrame | None) -
     lf = frame.lazy()
     if hygiene is None:
         return lf
-    rep_col = "rep_id" if "rep_id" in lf.collect_schema().names() else "bdr_id"
-    return with_trust(lf, hygiene.lazy(), rep_col=rep_col)
+    names = lf.collect_schema().names()
+    rep_col = next((c for c in ("rep_id", "bdr_id") if c in names), None)
+    if rep_col is not None:
+        return with_trust(lf, hygiene.lazy(), rep_col=rep_col)
+    teams = hygiene.lazy().filter(pl.col("rep_id").is_null())
+    return lf.join(teams.select("team", pl.col("trusted").alias("data_trusted")), on="team", how="left", maintain_order="left")
 
 
 def _outcomes(

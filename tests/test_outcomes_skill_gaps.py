@@ -98,7 +98,8 @@ def test_rank_groups_tie_overlapping_intervals():
 def test_posterior_interval_matches_beta_ppf():
     out = _gaps().filter(pl.col("team") == "core")
     reps_with = out.filter(pl.col("closed") > 0)
-    prior = fit_beta_binomial_prior(reps_with["won"], reps_with["closed"])
+    # the default cap on the prior: min_deals (10) pseudo-deals
+    prior = fit_beta_binomial_prior(reps_with["won"], reps_with["closed"], max_strength=10)
     row = _row(out, "ae_weak")
     a, b = prior.a + row["won"], prior.b + row["closed"] - row["won"]
     assert row["shrunk_win_rate"] == pytest.approx(a / (a + b))

@@ -11,8 +11,8 @@ Definitions (CONTRACT section 4)
 * ``shrunk_win_rate``, ``ci_low``, ``ci_high``: empirical-Bayes posterior mean and
   equal-tailed ``1 - alpha`` interval. The Beta prior is fitted per (team, role) by
   beta-binomial maximum likelihood (``stats.fit_beta_binomial_prior``: a weak prior when
-  the group has fewer than 3 reps with closed deals; bounded strength when reps look
-  alike). A rep with ``closed == 0`` keeps these **null**: the prior mean is the team's
+  the group has fewer than 3 reps with closed deals; strength capped at
+  ``max_prior_strength``, by default ``min_deals`` pseudo-deals). A rep with ``closed == 0`` keeps these **null**: the prior mean is the team's
   rate, not evidence about the rep (and their evidence is ``too_few`` anyway).
 * ``evidence``: ``sufficient`` when ``closed >= min_deals`` (a heuristic floor), else
   ``too_few``.
@@ -111,10 +111,10 @@ def _counts(scoped: pl.LazyFrame, amount_bands: int) -> tuple[pl.LazyFrame, pl.L
     return per_rep.rename({"owner_id": "rep_id"}), cells.rename({"owner_id": "rep_id"})
 
 
-def _shrink(per_rep: pl.DataFrame, alpha: float) -> pl.DataFrame:
+def _shrink(per_rep: pl.DataFrame, alpha: float, max_prior_strength: float) -> pl.DataFrame:
     parts = []
     for _key, part in per_rep.group_by(GROUP, maintain_order=True):
-        prior = fit_beta_binomial_prior(part["won"], part["closed"])
+        prior = fit_beta_binomial_prior(part["won"], part["closed"], max_strength=max_prior_strength)
         post = beta_posterior(part["won"], part["closed"], prior, alpha=alpha)
         parts.append(
             part.with_columns(
@@ -177,8 +177,17 @@ def skill_gaps(
     mix_tolerance: float = 0.1,
     amount_bands: int = 3,
     covariates: Sequence[str] = MIX_COVARIATES,
+    max_prior_strength: float | None = None,
 ) -> pl.DataFrame:
     """Win rate, shrunk rate, interval and gap to the top performer per rep.
+
+    ``max_prior_strength`` (default: ``min_deals`` pseudo-deals, a heuristic) caps how
+    much the team prior can weigh: with a handful of reps per team the between-rep
+    spread is poorly estimated and maximum likelihood often runs to complete pooling,
+    which would pull every well-evidenced rep onto the team mean and hide real gaps.
+    Capped, the prior counts at most as much as the evidence floor, so a rep with
+    ample deals is judged mostly on their own record while a rep with three deals is
+    still pulled strongly toward the team.
 
     See the module docstring for every definition. Sorted by team, role, rep_id.
 
@@ -201,7 +210,7 @@ def skill_gaps(
     per_rep = per_rep.sort(*GROUP, "rep_id")
 
     df = (
-        _shrink(per_rep, alpha)
+        _shrink(per_rep, alpha, float(max_prior_strength or max(min_deals, 1)))
         if per_rep.height
         else per_rep.with_columns(
             shrunk_win_rate=pl.lit(None, pl.Float64),
