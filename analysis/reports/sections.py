@@ -1,0 +1,476 @@
+"""The sections of the team report, as lists of displayable items.
+
+Each builder takes a :class:`~analysis.reports.data.MetricsBundle` (already filtered
+to the team) and returns ``[markdown, figure, table, ...]`` for
+:func:`analysis.reports.display.show`. They never raise on missing or empty tables:
+a missing table gives ``not available: needs <inputs>``, a team without rows gets
+a plain sentence. Warnings sit right before every figure built on untrusted data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from analysis.reports import plots, tables
+from analysis.reports.data import MetricsBundle
+
+__all__ = [
+    "bdr_section",
+    "data_trust_section",
+    "decision_load_section",
+    "definitions_section",
+    "fatigue_section",
+    "handoff_section",
+    "header",
+    "skill_gap_section",
+    "taxonomy_section",
+    "trust_warning",
+]
+
+Items = list[Any]
+
+
+def _note(text: str) -> str:
+    return f"> {text}"
+
+
+def _unavailable(bundle: MetricsBundle, *names: str) -> str | None:
+    note = bundle.unavailable_note(*names)
+    return None if note is None else _note(f"**{names[0].replace('_', ' ')}**: {note}.")
+
+
+def _empty(bundle: MetricsBundle, what: str) -> str:
+    period = bundle.period.get("label", "this period")
+    return _note(f"No {what} for **{bundle.team}** in {period}.")
+
+
+def _effective(bundle: MetricsBundle, name: str, given: float) -> float:
+    value = bundle.thresholds.get(name)
+    return float(given) if value is None else float(value)
+
+
+def trust_warning(
+    bundle: MetricsBundle, *, hygiene_threshold: float, table: str | None = None
+) -> str | None:
+    """``⚠ hygiene score 48 < 70: treat these figures with caution`` or ``None``.
+
+    Uses the table's ``data_trusted`` column when present, else the team's hygiene
+    ``trusted`` flag; a team without a hygiene score gets a softer warning.
+
+    Examples
+    --------
+    >>> b = MetricsBundle(run={}, quality={}, team="A", tables={"hygiene": pl.DataFrame(
+    ...     {"team": ["A"], "rep_id": [None], "score": [48.0], "trusted": [False]})})
+    >>> trust_warning(b, hygiene_threshold=70)
+    '⚠ **hygiene score 48 < 70**: treat these figures with caution.'
+    """
+    threshold = _effective(bundle, "hygiene_threshold", hygiene_threshold)
+    trusted: bool | None = None
+    df = bundle.get(table) if table else None
+    if df is not None and "data_trusted" in df.columns and df.height:
+        values = df["data_trusted"].drop_nulls()
+        trusted = bool(values.all()) if values.len() else None
+    if trusted is None:
+        trusted = bundle.trusted
+    if trusted is None or trusted:
+        return None
+    score = bundle.hygiene_score
+    if score is None:
+        return "⚠ **hygiene score unknown**: treat these figures with caution."
+    return f"⚠ **hygiene score {score:.0f} < {threshold:g}**: treat these figures with caution."
+
+
+def _format_as_of(as_of: str, tz: str) -> str:
+    try:
+        moment = datetime.fromisoformat(as_of)
+    except ValueError:
+        return as_of or "unknown"
+    try:
+        zone = ZoneInfo(tz)
+    except (KeyError, ValueError):
+        return moment.isoformat(sep=" ", timespec="minutes")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def header(bundle: MetricsBundle, *, team: str, quarter: str, as_of: str, tz: str) -> Items:
+    """Title, as-of stamp and time zone, and the no-data notice when the team is empty.
+
+    Examples
+    --------
+    >>> b = MetricsBundle(run={"period": {"start": "2026-07-01", "end": "2026-10-01"}},
+    ...                   quality={}, team="A", tables={})
+    >>> text = header(b, team="A", quarter="2026Q3", as_of="2026-10-02T08:30:00+00:00",
+    ...               tz="Europe/Paris")[0]
+    >>> "2026-10-02 10:30 Europe/Paris" in text
+    True
+    """
+    period = bundle.period
+    span = ""
+    if period.get("start") and period.get("end"):
+        span = f" ({period['start']} up to, not including, {period['end']})"
+    lines = [
+        f"# Decision stack: {team}, {quarter}",
+        "",
+        f"**As of {_format_as_of(as_of, tz)} {tz}** · time zone **{tz}** "
+        f"(reps' own local days for daily figures) · period **{quarter}**{span}",
+    ]
+    out: Items = ["\n".join(lines)]
+    known = bundle.run.get("teams")
+    if known is not None and team not in known:
+        out.append(
+            _note(
+                f"**{team}** is not a team in this data set (teams: "
+                f"{', '.join(map(str, known)) or 'none'}). There is nothing to report."
+            )
+        )
+    elif not bundle.has_data:
+        out.append(
+            "## No data for this team this quarter\n\n"
+            f"**{team}** has no decisions, meetings, handoffs, closed deals or hygiene evidence "
+            f"in {quarter}. Every section below says so; nothing here is an error. Check that "
+            "the team name is right and that the export covers this quarter."
+        )
+    warning = trust_warning(
+        bundle, hygiene_threshold=bundle.thresholds.get("hygiene_threshold", 70.0)
+    )
+    if warning:
+        out.append(warning.replace("these figures", "every figure in this report"))
+    return out
+
+
+def data_trust_section(bundle: MetricsBundle, *, hygiene_threshold: float) -> Items:
+    """Hygiene score, components, quarantine counts, run warnings and unavailable metrics."""
+    threshold = _effective(bundle, "hygiene_threshold", hygiene_threshold)
+    out: Items = []
+    missing = _unavailable(bundle, "hygiene")
+    score = bundle.hygiene_score
+    if missing:
+        out.append(missing)
+    elif score is None:
+        out.append(_empty(bundle, "hygiene evidence"))
+    else:
+        verdict = (
+            f"at or above the trust threshold of {threshold:g} (a heuristic): the figures below "
+            "rest on reasonably complete CRM data."
+            if bundle.trusted
+            else f"**below the trust threshold of {threshold:g}** (a heuristic): figures built "
+            "on this team's data carry a ⚠ warning."
+        )
+        out.append(f"**Hygiene score: {score:.0f} / 100**, {verdict}")
+        out.append(plots.hygiene_components(bundle.hygiene, threshold=threshold, team=bundle.team))
+        out.append(tables.hygiene_table(bundle.hygiene, threshold=threshold))
+    out.append(tables.quarantine_table(bundle.quality))
+    warnings = bundle.quality.get("warnings") or []
+    if warnings:
+        out.append("**Data warnings (whole run):**\n\n" + "\n".join(f"- {w}" for w in warnings))
+    unavailable = bundle.quality.get("unavailable") or {}
+    if unavailable:
+        out.append(
+            "**Metrics not available in this run:**\n\n"
+            + "\n".join(f"- {m}: needs {', '.join(t)}" for m, t in sorted(unavailable.items()))
+        )
+    return out
+
+
+def decision_load_section(
+    bundle: MetricsBundle, *, fatigue_threshold: float, hygiene_threshold: float
+) -> Items:
+    """Load distribution, judgment vs pattern share per rep and automatable share."""
+    threshold = _effective(bundle, "fatigue_threshold", fatigue_threshold)
+    missing = _unavailable(bundle, "decision_load")
+    if missing:
+        return [missing]
+    load = bundle.decision_load
+    if load is None or load.height == 0:
+        return [_empty(bundle, "decisions")]
+    out: Items = [trust_warning(bundle, hygiene_threshold=hygiene_threshold, table="decision_load")]
+    daily = load["decisions"]
+    totals = load.select(pl.col("decisions", "pattern_recognition", "judgment").sum()).row(
+        0, named=True
+    )
+    auto = totals["pattern_recognition"] / totals["decisions"] if totals["decisions"] else None
+    judg = totals["judgment"] / totals["decisions"] if totals["decisions"] else None
+    over = float((daily > threshold).mean())
+    out.append(
+        f"Reps made a median of **{daily.median():.0f} decisions per local day** "
+        f"(90th percentile {daily.quantile(0.9):.0f}); **{tables.fmt_pct(over)}** of rep-days "
+        f"were above {threshold:g} (heuristic). **{tables.fmt_pct(judg)}** of decisions were "
+        f"judgment calls and **{tables.fmt_pct(auto)}** pattern recognition, the share a tool "
+        "could automate."
+    )
+    out.append(plots.load_distribution(load, threshold=threshold, team=bundle.team))
+    out.append(plots.decision_mix(load, team=bundle.team))
+    if bundle.rep_load is not None:
+        out.append(tables.rep_load_table(bundle.rep_load, threshold=threshold))
+    return out
+
+
+def taxonomy_section(bundle: MetricsBundle) -> Items:
+    """Taxonomy coverage for the team and the top unmatched activity shapes."""
+    missing = _unavailable(bundle, "taxonomy_coverage")
+    if missing:
+        return [missing]
+    cov = bundle.taxonomy_coverage
+    if cov is None or cov.height == 0:
+        return [_empty(bundle, "activities")]
+    out: Items = [tables.taxonomy_table(cov)]
+    share = cov["coverage"][0] if "coverage" in cov.columns else None
+    if share is not None and share < 0.8:
+        out.insert(
+            0,
+            f"⚠ only **{tables.fmt_pct(share)}** of activities matched a taxonomy rule; "
+            "load and fatigue figures undercount decisions.",
+        )
+    shapes = bundle.unmatched_shapes
+    if shapes is not None and shapes.height:
+        out.append(tables.unmatched_shapes_table(shapes))
+    return out
+
+
+def fatigue_section(
+    bundle: MetricsBundle, *, fatigue_threshold: float, hygiene_threshold: float
+) -> Items:
+    """Fatigue curve with the estimated threshold, its interval and p-value, or the reason."""
+    threshold = _effective(bundle, "fatigue_threshold", fatigue_threshold)
+    missing = _unavailable(bundle, "fatigue", "fatigue_curve")
+    if missing:
+        return [missing]
+    fat = bundle.fatigue
+    own = fat.filter(pl.col("team") == bundle.team) if fat is not None else None
+    curve = bundle.fatigue_curve
+    if (own is None or own.height == 0) and (curve is None or curve.height == 0):
+        return [_empty(bundle, "decisions with a quality outcome")]
+    row: dict[str, Any] = own.row(0, named=True) if own is not None and own.height else {}
+    out: Items = [trust_warning(bundle, hygiene_threshold=hygiene_threshold, table="fatigue")]
+    est = row.get("threshold_estimate")
+    if est is None:
+        out.append(f"**Fatigue threshold not estimated**: {row.get('reason') or 'no estimate'}.")
+    else:
+        drop = row.get("relative_drop")
+        p = row.get("p_value")
+        out.append(
+            f"Decision quality changes after about **decision "
+            f"{tables.fmt_interval(est, row.get('threshold_ci_low'), row.get('threshold_ci_high'), pct=False)}** "
+            f"of the day (95% interval): from {tables.fmt_pct(row.get('quality_before'))} to "
+            f"{tables.fmt_pct(row.get('quality_after'))} positive"
+            + (
+                ""
+                if drop is None
+                else f" (a {'drop' if drop >= 0 else 'rise'} of {abs(drop) * 100:.0f}%)"
+            )
+            + ("" if p is None else f", p = {p:.3g}")
+            + f". The configured heuristic is {threshold:g}."
+        )
+    out.append(plots.fatigue_curve(curve, row, threshold=threshold, team=bundle.team))
+    if fat is not None and fat.height:
+        out.append(tables.fatigue_table(fat))
+    return out
+
+
+def bdr_section(bundle: MetricsBundle, *, hygiene_threshold: float) -> Items:
+    """BDR funnel: wins per booked meeting with intervals; flagged BDRs named first."""
+    missing = _unavailable(bundle, "bdr_funnel")
+    if missing:
+        return [missing]
+    funnel = bundle.bdr_funnel
+    if funnel is None or funnel.height == 0:
+        return [_empty(bundle, "BDR meetings")]
+    out: Items = [trust_warning(bundle, hygiene_threshold=hygiene_threshold, table="bdr_funnel")]
+    flagged = funnel.filter(pl.col("flag").fill_null(False)).sort("rep_id")
+    if flagged.height:
+        reasons = flagged["flag_reason"] if "flag_reason" in flagged.columns else None
+        items = [
+            f"- **{r}**" + ("" if reasons is None or reasons[i] is None else f": {reasons[i]}")
+            for i, r in enumerate(flagged["rep_id"])
+        ]
+        out.append(
+            f"**Flagged BDRs ({flagged.height})**, many meetings turning into few wins:\n\n"
+            + "\n".join(items)
+        )
+    else:
+        out.append("**No BDR flagged** this quarter.")
+    out.append(plots.bdr_funnel(funnel, team=bundle.team))
+    out.append(tables.bdr_funnel_table(funnel))
+    return out
+
+
+def handoff_section(bundle: MetricsBundle, *, hygiene_threshold: float) -> Items:
+    """Handoff latency: ECDF with the 24 h line and the per-BDR table."""
+    missing = _unavailable(bundle, "handoffs")
+    if missing:
+        return [missing]
+    hand = bundle.handoffs
+    if hand is None or hand.height == 0:
+        return [_empty(bundle, "meetings booked")]
+    out: Items = [trust_warning(bundle, hygiene_threshold=hygiene_threshold, table="handoffs")]
+    within = hand["within_24h"].drop_nulls()
+    share = within.mean() if within.len() else None
+    median = hand["latency_hours"].median()
+    censored = hand["within_24h"].null_count()
+    out.append(
+        f"**{tables.fmt_pct(share)}** of meetings were touched by the AE within 24 h of booking "
+        f"(median latency {tables.fmt_num(median, 1)} h; {censored} censored meetings, booked "
+        "under 24 h before the period end without a touch yet, are left out)."
+    )
+    out.append(plots.handoff_latency(hand, team=bundle.team))
+    summary = bundle.handoff_summary
+    if summary is not None and summary.height:
+        out.append(tables.handoff_table(summary))
+    return out
+
+
+def skill_gap_section(bundle: MetricsBundle, *, hygiene_threshold: float, min_deals: int) -> Items:
+    """Forest plot of shrunk win rates with the top-performer line, and the raw vs adjusted table."""
+    floor = int(_effective(bundle, "min_deals", min_deals))
+    missing = _unavailable(bundle, "skill_gaps")
+    if missing:
+        return [missing]
+    gaps = bundle.skill_gaps
+    if gaps is None or gaps.height == 0:
+        return [_empty(bundle, "opportunities owned")]
+    out: Items = [trust_warning(bundle, hygiene_threshold=hygiene_threshold, table="skill_gaps")]
+    few = gaps.filter(pl.col("evidence") == "too_few").height
+    top = (
+        gaps.filter(pl.col("is_top_performer").fill_null(False))
+        if ("is_top_performer" in gaps.columns)
+        else gaps.head(0)
+    )
+    few_text = (
+        "Every rep has enough closed deals to be compared."
+        if few == 0
+        else f"{few} rep(s) closed fewer than {floor} deals and are marked *too few*: they are "
+        "shown but not compared."
+    )
+    if top.height:
+        t = top.row(0, named=True)
+        out.append(
+            f"Top performer: **{t['rep_id']}** at a shrunk win rate of "
+            f"**{tables.fmt_interval(t['shrunk_win_rate'], t['ci_low'], t['ci_high'])}**. "
+            + few_text
+        )
+    else:
+        out.append(f"No rep closed at least {floor} deals: nobody is compared (*too few*).")
+    out.append(plots.skill_gap_forest(gaps, team=bundle.team))
+    out.append(tables.skill_gap_table(gaps))
+    return out
+
+
+def definitions_section(
+    bundle: MetricsBundle,
+    *,
+    fatigue_threshold: float,
+    min_deals: int,
+    hygiene_threshold: float,
+    tz: str,
+) -> Items:
+    """Definitions and the thresholds used, each threshold labelled a heuristic."""
+    fat = _effective(bundle, "fatigue_threshold", fatigue_threshold)
+    deals = int(_effective(bundle, "min_deals", min_deals))
+    hyg = _effective(bundle, "hygiene_threshold", hygiene_threshold)
+    taxonomy = bundle.run.get("taxonomy")
+    if not taxonomy or taxonomy == "default":
+        taxonomy = "the default taxonomy shipped with decision-stack"
+    rows = [
+        {
+            "Term": "Decision",
+            "Definition": "An activity classified by the taxonomy's first "
+            "matching rule as pattern recognition (prioritization, sequencing, next best action) "
+            f"or judgment (qualification, objection handling, close strategy). Taxonomy: {taxonomy}.",
+            "Value": "—",
+            "Kind": "definition",
+        },
+        {
+            "Term": "Local day",
+            "Definition": f"The rep's own calendar day in reps.timezone (default {tz}).",
+            "Value": "—",
+            "Kind": "definition",
+        },
+        {
+            "Term": "Fatigue threshold",
+            "Definition": "Decisions per local day above which "
+            "quality is expected to drop; used for the load line and over-threshold days. "
+            "The estimated threshold comes from the data, this one is configured.",
+            "Value": f"{fat:g} decisions/day",
+            "Kind": "heuristic (--fatigue-threshold)",
+        },
+        {
+            "Term": "Decision quality",
+            "Definition": "Share of decisions with a positive outcome "
+            "among those whose outcome the taxonomy's [quality] lists as positive or negative.",
+            "Value": "—",
+            "Kind": "definition",
+        },
+        {
+            "Term": "Win rate",
+            "Definition": "won / closed (count-based); null, never 0, with no "
+            "closed deal. Shrunk toward the team mean (empirical Bayes) with a 95% interval.",
+            "Value": "—",
+            "Kind": "definition",
+        },
+        {
+            "Term": "Minimum deals",
+            "Definition": "Closed deals a rep needs before being compared "
+            "with the top performer; below it the rep is marked 'too few'.",
+            "Value": f"{deals} closed deals",
+            "Kind": "heuristic (--min-deals)",
+        },
+        {
+            "Term": "Top performer",
+            "Definition": "Best shrunk win rate among reps of the same "
+            "team and role with sufficient evidence.",
+            "Value": "—",
+            "Kind": "definition",
+        },
+        {
+            "Term": "Won per meeting",
+            "Definition": "BDR's won opportunities / meetings booked, "
+            "with a Wilson 95% interval; flagged when many meetings turn into few wins.",
+            "Value": "—",
+            "Kind": "definition",
+        },
+        {
+            "Term": "Handoff latency",
+            "Definition": "Hours from booking to the AE's first "
+            "activity on the meeting's lead or opportunity; censored while untouched and under "
+            "24 h before the period end.",
+            "Value": "24 h",
+            "Kind": "heuristic (service level)",
+        },
+        {
+            "Term": "Hygiene score / trusted",
+            "Definition": "0-100 completeness and consistency "
+            "score of the CRM data; figures on data below the threshold carry a warning.",
+            "Value": f"{hyg:g} / 100",
+            "Kind": "heuristic (--hygiene-threshold)",
+        },
+    ]
+    out: Items = [tables.definitions_table(rows)]
+    asked = {
+        "fatigue_threshold": fatigue_threshold,
+        "min_deals": min_deals,
+        "hygiene_threshold": hygiene_threshold,
+    }
+    differs = [
+        f"{k} = {bundle.thresholds[k]:g} (asked {v:g})"
+        for k, v in asked.items()
+        if k in bundle.thresholds and float(bundle.thresholds[k]) != float(v)
+    ]
+    if differs:
+        out.append(
+            _note(
+                "The metrics were computed with "
+                + ", ".join(differs)
+                + "; the values used above are the ones the metrics were computed with."
+            )
+        )
+    out.append(
+        "All thresholds are **heuristics**: configurable starting points, not facts "
+        "about your team. Change them with the options shown and compare."
+    )
+    return out
