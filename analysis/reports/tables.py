@@ -75,7 +75,14 @@ def fmt_pct(x: Any, digits: int = 0) -> str:
     >>> fmt_pct(0.314), fmt_pct(None), fmt_pct(0.0), fmt_pct(0.0512, 1)
     ('31%', '—', '0%', '5.1%')
     """
-    return NULL if _missing(x) else f"{float(x) * 100:.{digits}f}%"
+    return NULL if _missing(x) else f"{_pct_number(x, digits)}%"
+
+
+def _pct_number(x: Any, digits: int) -> str:
+    value = float(x) * 100
+    if abs(value) < 0.5 * 10**-digits:  # no "-0%" from floating-point dust
+        value = 0.0
+    return f"{value:.{digits}f}"
 
 
 def fmt_num(x: Any, digits: int = 1) -> str:
@@ -118,7 +125,7 @@ def fmt_interval(est: Any, low: Any, high: Any, *, pct: bool = True, digits: int
         e = fmt_pct(est, digits)
         if _missing(low) or _missing(high):
             return e
-        return f"{e} ({float(low) * 100:.{digits}f}–{float(high) * 100:.{digits}f}%)"
+        return f"{e} ({_pct_number(low, digits)}–{_pct_number(high, digits)}%)"
     e = fmt_num(est, digits)
     if _missing(low) or _missing(high):
         return e
