@@ -1,0 +1,339 @@
+"""Classify activities into decisions on the rep's local day (the ``decisions`` table).
+
+Examples
+--------
+>>> from datetime import datetime
+>>> import polars as pl
+>>> from analysis.decisions.taxonomy import load_taxonomy
+>>> from analysis.periods import Period
+>>> acts = pl.LazyFrame({
+...     "activity_id": ["a1", "a2"], "rep_id": ["r1", "r1"],
+...     "occurred_at": [datetime(2026, 7, 2, 0, 30), datetime(2026, 7, 1, 16, 0)],
+...     "activity_type": ["call", "email"], "outcome": ["Connected", None],
+...     "subject": ["Discovery call", "Follow-up"],
+... }).with_columns(pl.col("occurred_at").dt.replace_time_zone("UTC"))
+>>> reps = pl.LazyFrame({"rep_id": ["r1"], "team": ["West"], "role": ["AE"],
+...                      "timezone": ["America/Los_Angeles"]})
+>>> out = classify_activities(acts, reps, taxonomy=load_taxonomy(),
+...                           period=Period.quarter("2026Q3")).collect()
+>>> out.select("activity_id", "day", "seq_in_day", "decision", "quality").rows()
+[('a2', datetime.date(2026, 7, 1), 1, 'sequencing', None), ('a1', datetime.date(2026, 7, 1), 2, 'qualification', True)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, time, timedelta
+
+import polars as pl
+
+from analysis.decisions.exprs import classified_count, share
+from analysis.decisions.taxonomy import DECISION_CLASSES, UNCLASSIFIED, Rule, Taxonomy
+from analysis.periods import Period
+
+#: Columns of the ``decisions`` table, in order (the first nine are the CONTRACT's).
+DECISION_COLUMNS = [
+    "activity_id",
+    "rep_id",
+    "team",
+    "role",
+    "day",
+    "seq_in_day",
+    "decision",
+    "decision_class",
+    "rule_id",
+    "occurred_at",
+    "activity_type",
+    "outcome",
+    "subject",
+    "quality",
+]
+
+
+def normalised_outcome(column: str = "outcome") -> pl.Expr:
+    """Outcome as matched by the taxonomy: trimmed, lower case, spaces/hyphens -> ``_``.
+
+    Examples
+    --------
+    >>> pl.DataFrame({"outcome": [" Not-Interested "]}).select(normalised_outcome()).item()
+    'not_interested'
+    """
+    return (
+        pl.col(column)
+        .cast(pl.String)
+        .str.strip_chars()
+        .str.to_lowercase()
+        .str.replace_all(r"[\s\-]+", "_")
+    )
+
+
+def local_day(
+    timezones: Sequence[str], *, at: str = "occurred_at", zone: str = "timezone"
+) -> pl.Expr:
+    """The local date of the UTC timestamp ``at`` in the per-row IANA zone ``zone``.
+
+    polars needs a literal zone for ``convert_time_zone``, so this is a ``when/then``
+    chain over the given distinct zones (a row whose zone is not listed gets null).
+    DST is handled by polars' time-zone database.
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> df = pl.DataFrame({"occurred_at": [datetime(2026, 7, 2, 0, 30)] * 2,
+    ...                    "timezone": ["America/Los_Angeles", "Europe/Berlin"]})
+    >>> df = df.with_columns(pl.col("occurred_at").dt.replace_time_zone("UTC"))
+    >>> df.select(local_day(["America/Los_Angeles", "Europe/Berlin"])).to_series().to_list()
+    [datetime.date(2026, 7, 1), datetime.date(2026, 7, 2)]
+    """
+    zones = sorted(set(timezones))
+    if not zones:
+        return pl.lit(None, dtype=pl.Date).alias("day")
+    chain: pl.Expr | None = None
+    for z in zones:
+        day = pl.col(at).dt.convert_time_zone(z).dt.date()
+        cond = pl.col(zone) == z
+        chain = pl.when(cond).then(day) if chain is None else chain.when(cond).then(day)  # type: ignore[attr-defined]
+    return chain.otherwise(None).alias("day")  # type: ignore[union-attr]
+
+
+def _rule_condition(rule: Rule, *, has_first_touch: bool) -> pl.Expr:
+    cond = pl.col("_type").is_in(list(rule.activity_type))
+    if rule.subject_matches is not None:
+        cond = cond & pl.col("subject").str.contains(rule.subject_matches).fill_null(False)
+    if rule.outcome is not None:
+        cond = cond & pl.col("_outcome").is_in(list(rule.outcome)).fill_null(False)
+    if rule.first_touch and has_first_touch:
+        cond = cond & pl.col("_first_touch")
+    return cond
+
+
+def rule_index_expr(taxonomy: Taxonomy, *, has_first_touch: bool = False) -> pl.Expr:
+    """0-based index of the first matching rule (null if none): one when/then chain.
+
+    Expects the helper columns ``_type`` (lower-case activity type), ``_outcome``
+    (normalised outcome), ``subject`` and, for ``first_touch`` rules, ``_first_touch``.
+    The chain yields small integers (cheap to combine over millions of rows); names are
+    attached afterwards.
+    """
+    chain = None
+    for i, rule in enumerate(taxonomy.rules):
+        cond = _rule_condition(rule, has_first_touch=has_first_touch)
+        value = pl.lit(i, dtype=pl.UInt16)
+        chain = pl.when(cond).then(value) if chain is None else chain.when(cond).then(value)
+    return chain.otherwise(pl.lit(None, dtype=pl.UInt16)).alias("_rule")  # type: ignore[union-attr]
+
+
+def decision_dtypes(taxonomy: Taxonomy) -> dict[str, pl.Enum]:
+    """The ``pl.Enum`` dtypes of ``rule_id``, ``decision`` and ``decision_class``.
+
+    Examples
+    --------
+    >>> from analysis.decisions.taxonomy import load_taxonomy
+    >>> decision_dtypes(load_taxonomy())["decision_class"]
+    Enum(categories=['pattern_recognition', 'judgment', 'unclassified'])
+    """
+    return {
+        "rule_id": pl.Enum([rule.id for rule in taxonomy.rules]),
+        "decision": pl.Enum([*taxonomy.decisions, UNCLASSIFIED]),
+        "decision_class": pl.Enum([*DECISION_CLASSES, UNCLASSIFIED]),
+    }
+
+
+def _order_key() -> pl.Expr:
+    """One Int64 sort key equivalent to (rep_id, day, seq_in_day); needs ``_rep_rank``.
+
+    Sorting on a single integer is several times faster than a multi-column sort with
+    strings. Bits: rep rank < 2**20, day (days since 1970) < 2**17, seq < 2**26.
+    """
+    day = pl.col("day").cast(pl.Int64).clip(0, (1 << 17) - 1)
+    seq = pl.col("seq_in_day").cast(pl.Int64).clip(0, (1 << 26) - 1)
+    return (pl.col("_rep_rank").cast(pl.Int64) * (1 << 43) + day * (1 << 26) + seq).alias("_order")
+
+
+def classify_activities(
+    activities: pl.LazyFrame,
+    reps: pl.LazyFrame,
+    *,
+    taxonomy: Taxonomy,
+    period: Period,
+    timezones: Sequence[str] | None = None,
+) -> pl.LazyFrame:
+    """The ``decisions`` table: one row per activity on a rep-local day in the period.
+
+    Parameters
+    ----------
+    activities, reps
+        Clean canonical tables (``occurred_at`` in UTC, ``reps.timezone`` filled).
+        Activities of reps not in ``reps`` are dropped (the reader quarantines them).
+    taxonomy
+        Rules tried in order, first match wins; no match -> ``unclassified``.
+    period
+        Local dates ``[start, end)``; an activity belongs by its rep's local date.
+    timezones
+        The distinct ``reps.timezone`` values. If omitted they are read from ``reps``
+        with one small ``collect()`` (reps is tiny): polars needs literal zones for
+        ``convert_time_zone``. Everything else stays lazy.
+
+    Returns
+    -------
+    pl.LazyFrame
+        ``activity_id, rep_id, team, role, day, seq_in_day, decision, decision_class,
+        rule_id, occurred_at, activity_type, outcome, subject, quality`` sorted by
+        ``rep_id, day, seq_in_day``.
+        ``seq_in_day`` numbers every activity of the rep's local day by ``occurred_at``
+        (ties by ``activity_id``); ``quality`` is True/False for outcomes in the
+        taxonomy's positive/negative lists, else null. ``rule_id``, ``decision`` and
+        ``decision_class`` are ``pl.Enum`` (see :func:`decision_dtypes`): compact, and
+        they compare with plain strings.
+    """
+    if timezones is None:
+        timezones = reps.select(pl.col("timezone").unique()).collect().to_series().to_list()
+    zones = [z for z in timezones if z is not None]
+
+    # Cheap UTC pre-filter (pushes into the scan); local offsets are within +-14 h.
+    lo = datetime.combine(period.start - timedelta(days=2), time(), tzinfo=UTC)
+    hi = datetime.combine(period.end + timedelta(days=2), time(), tzinfo=UTC)
+
+    acts = activities
+    if taxonomy.uses_first_touch:
+        # The rep's first activity on the lead, over all history (before the period cut).
+        acts = acts.with_columns(
+            _first_touch=(
+                pl.col("lead_id").is_not_null()
+                & (
+                    pl.int_range(pl.len()).over(
+                        ["rep_id", "lead_id"], order_by=["occurred_at", "activity_id"]
+                    )
+                    == 0
+                )
+            )
+        )
+    dtypes = decision_dtypes(taxonomy)
+    rule_ids = pl.Series([rule.id for rule in taxonomy.rules], dtype=dtypes["rule_id"])
+    rule_decisions = pl.Series([rule.decision for rule in taxonomy.rules], dtype=dtypes["decision"])
+    rule_classes = pl.Series(
+        [taxonomy.classes[rule.decision] for rule in taxonomy.rules],
+        dtype=dtypes["decision_class"],
+    )
+    positive, negative = list(taxonomy.quality_positive), list(taxonomy.quality_negative)
+    extra = ["_first_touch"] if taxonomy.uses_first_touch else []
+    # rep_id's rank among reps (reps is small) keys the final sort on one integer.
+    rep_cols = reps.select(
+        "rep_id",
+        "team",
+        "role",
+        "timezone",
+        _rep_rank=pl.col("rep_id").rank("ordinal").cast(pl.Int64),
+    )
+
+    return (
+        acts.filter(pl.col("occurred_at").is_between(lo, hi, closed="left"))
+        .select(
+            "activity_id", "rep_id", "occurred_at", "activity_type", "outcome", "subject", *extra
+        )
+        .join(rep_cols, on="rep_id", how="inner")
+        .with_columns(local_day(zones))
+        .filter(pl.col("day").is_between(period.start, period.end, closed="left"))
+        .with_columns(
+            seq_in_day=pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over(
+                ["rep_id", "day"], order_by=["occurred_at", "activity_id"]
+            ),
+            _type=pl.col("activity_type").str.to_lowercase(),
+            _outcome=normalised_outcome(),
+        )
+        .with_columns(rule_index_expr(taxonomy, has_first_touch=taxonomy.uses_first_touch))
+        .with_columns(
+            rule_id=pl.lit(rule_ids).gather(pl.col("_rule")),
+            decision=pl.lit(rule_decisions)
+            .gather(pl.col("_rule"))
+            .fill_null(pl.lit(UNCLASSIFIED, dtype=dtypes["decision"])),
+            decision_class=pl.lit(rule_classes)
+            .gather(pl.col("_rule"))
+            .fill_null(pl.lit(UNCLASSIFIED, dtype=dtypes["decision_class"])),
+            quality=pl.when(pl.col("_outcome").is_in(positive))
+            .then(True)
+            .when(pl.col("_outcome").is_in(negative))
+            .then(False)
+            .otherwise(pl.lit(None, dtype=pl.Boolean)),
+        )
+        .sort(_order_key())
+        .select(DECISION_COLUMNS)
+    )
+
+
+def taxonomy_coverage(decisions: pl.LazyFrame) -> pl.LazyFrame:
+    """How much of the activity log the taxonomy classifies, per team and for ``all``.
+
+    Returns ``team, decisions, classified, unclassified, coverage`` (classified /
+    decisions; null with no decisions), teams sorted, ``all`` last.
+
+    Examples
+    --------
+    >>> d = pl.LazyFrame({"team": ["A", "A", "B"],
+    ...                   "decision_class": ["judgment", "unclassified", "judgment"]})
+    >>> taxonomy_coverage(d).collect().rows()
+    [('A', 2, 1, 1, 0.5), ('B', 1, 1, 0, 1.0), ('all', 3, 2, 1, 0.6666666666666666)]
+    """
+    aggs = [pl.len().cast(pl.Int64).alias("decisions"), classified_count()]
+    per_team = decisions.group_by("team").agg(aggs)
+    overall = decisions.select(aggs).with_columns(team=pl.lit("all"))
+    return (
+        pl.concat([per_team, overall], how="diagonal")
+        .with_columns(unclassified=pl.col("decisions") - pl.col("classified"))
+        .with_columns(coverage=share("classified", "decisions"))
+        .select("team", "decisions", "classified", "unclassified", "coverage")
+        .sort(pl.col("team") == "all", "team")
+    )
+
+
+def subject_shape(column: str = "subject") -> pl.Expr:
+    """A subject reduced to its shape: lower case, digits -> ``#``, spaces collapsed, 60 chars.
+
+    Examples
+    --------
+    >>> pl.DataFrame({"subject": ["  Call  #12 with ACME "]}).select(subject_shape()).item()
+    'call ## with acme'
+    """
+    return (
+        pl.col(column)
+        .cast(pl.String)
+        .str.to_lowercase()
+        .str.replace_all(r"\d+", "#")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+        .str.slice(0, 60)
+    )
+
+
+def unmatched_shapes(decisions: pl.LazyFrame, *, top: int = 20) -> pl.LazyFrame:
+    """The most frequent shapes of unclassified activities, to extend the taxonomy.
+
+    A shape is (activity_type, normalised outcome, :func:`subject_shape`). Returns
+    ``activity_type, outcome, subject_shape, n, share`` (share of all unclassified), most
+    frequent first (ties by the shape columns), at most ``top`` rows.
+
+    Examples
+    --------
+    >>> d = pl.LazyFrame({"decision_class": ["unclassified"] * 3 + ["judgment"],
+    ...                   "activity_type": ["note"] * 3 + ["call"], "outcome": [None] * 4,
+    ...                   "subject": ["Lunch 1", "lunch 2", "x", "y"]})
+    >>> unmatched_shapes(d).collect().select("subject_shape", "n").rows()
+    [('lunch #', 2), ('x', 1)]
+    """
+    return (
+        decisions.filter(pl.col("decision_class") == UNCLASSIFIED)
+        .select(
+            pl.col("activity_type").str.to_lowercase(),
+            normalised_outcome().alias("outcome"),
+            subject_shape().alias("subject_shape"),
+        )
+        .group_by("activity_type", "outcome", "subject_shape")
+        .agg(n=pl.len().cast(pl.Int64))
+        .with_columns(share=pl.col("n") / pl.col("n").sum())
+        .sort(
+            ["n", "activity_type", "outcome", "subject_shape"],
+            descending=[True, False, False, False],
+            nulls_last=True,
+        )
+        .head(top)
+    )
