@@ -257,3 +257,39 @@ def test_demo_org_style_export_loses_nothing(tmp_path):
         tmp_path / "out" / "activities.parquet"
     ).exists()  # an empty source is not a table of zeros
     assert report["validation"]["opportunities"]["quarantined_rows"] == 0
+
+
+def test_metrics_run_on_the_ingested_export_and_recover_the_skill_gap(sf, tmp_path):
+    # Arrange: the ingested canonical folder from the module fixture
+    out, _ = sf
+    metrics = tmp_path / "metrics"
+
+    # Act: the same metrics command a user runs next
+    from analysis.cli import main
+
+    status = main(
+        [
+            "metrics",
+            "--data",
+            str(out),
+            "--out",
+            str(metrics),
+            "--quarter",
+            "2026Q3",
+            "--min-deals",
+            "2",
+            "--quiet",
+        ]
+    )
+
+    # Assert: the planted 0.75 / 0.25 AEs come through with the raw rates intact
+    assert status == 0
+    gaps = pl.read_parquet(metrics / "skill_gaps.parquet")
+    raw = dict(gaps.filter(pl.col("closed") > 0).select("rep_id", "win_rate").iter_rows())
+    assert raw == {USERS["AE1"]: 0.75, USERS["AE2"]: 0.25}
+    weak = gaps.filter(pl.col("rep_id") == USERS["AE2"]).row(0, named=True)
+    assert weak["ratio_to_top"] < 1.0
+    assert weak["evidence"] == "sufficient"
+    quality = json.loads((metrics / "quality.json").read_text())
+    for table, stats in quality["tables"].items():
+        assert stats["input_rows"] == stats["clean_rows"] + stats["quarantined_rows"], table
