@@ -63,11 +63,57 @@ _FALSE = {"false", "f", "0", "no", "n"}
 
 @dataclass
 class TablePlan:
-    """The lazy clean and quarantine plans of one table."""
+    """How one table is validated, as lazy plans.
+
+    ``rows`` holds, per input row, its row number, the parsed canonical columns,
+    the first row-level ``reason`` (unparseable, missing, invalid, unknown rep)
+    and a ``__candidate`` flag for possible duplicates. :meth:`resolve` turns it
+    into the clean and quarantine plans.
+    """
 
     raw: RawTable
-    clean: pl.LazyFrame
-    quarantine: pl.LazyFrame
+    rows: pl.LazyFrame
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+    rep_ref: str | None = None
+    resolved: tuple[pl.LazyFrame, pl.LazyFrame] | None = None
+
+    def resolve(self, *, engine: str = "auto") -> tuple[pl.LazyFrame, pl.LazyFrame]:
+        """The clean and quarantine plans (clean in input order; quarantine by ``source_row``).
+
+        Collects only the *bad or suspect* rows (row-level failures and duplicate
+        candidates: normally a tiny fraction), settles duplicates among them in
+        memory, and returns plans that stream the big table with an anti/semi join.
+        This is the validation edge: it reads the input once for the flags and once
+        per output.
+        """
+        if self.resolved is not None:
+            return self.resolved
+        raw_cols = list(self.raw.columns)
+        suspect = (
+            self.rows.filter(pl.col("reason").is_not_null() | pl.col("__candidate"))
+            .select(
+                _ROW,
+                *raw_cols,
+                *(_PARSED + k for k in self.key),
+                "reason",
+                "reason_column",
+                "__unknown",
+                "__candidate",
+            )
+            .collect(engine=engine)
+        )
+        bad = _settle(suspect, raw_cols=raw_cols, key=list(self.key), rep_ref=self.rep_ref).lazy()
+        clean = self.rows.join(bad, on=_ROW, how="anti", maintain_order="left").select(
+            pl.col(_PARSED + name).alias(name) for name in self.columns
+        )
+        quarantine = (
+            self.raw.frame.with_row_index(_ROW)
+            .join(bad, on=_ROW, how="inner")
+            .sort(_ROW)
+            .select(*raw_cols, "reason", "reason_column", (pl.col(_ROW) + 1).alias("source_row"))
+        )
+        return clean, quarantine
 
 
 @dataclass
@@ -226,50 +272,77 @@ def plan_table(raw: RawTable, *, rep_ids: pl.Series | None = None) -> TablePlan:
         reason = pl.when(failed).then(pl.lit(why)).otherwise(reason)
         reason_column = pl.when(failed).then(pl.lit(column)).otherwise(reason_column)
 
-    raw_cols = list(raw.columns)
-    first_copy = pl.col(_ROW) == pl.col(_ROW).min().over(raw_cols)
     lf = lf.with_columns(*parsed).with_columns(
-        pl.when(reason.is_null() & ~first_copy)
-        .then(pl.lit("duplicate"))
-        .otherwise(reason)
-        .alias("reason"),
-        reason_column.alias("reason_column"),
+        reason.alias("reason"), reason_column.alias("reason_column")
     )
     key = TABLES[table].primary_key()
-    if key:
-        pk = [_PARSED + k for k in key]
+    pk = [_PARSED + k for k in key]
+    # Exact copies share their key, so only rows whose key hash repeats can be
+    # duplicates (without a key: the whole-row hash). Collisions only add candidates.
+    hashed = pl.struct(pk).hash() if pk else pl.struct(list(raw.columns)).hash()
+    ref = REP_REFERENCES.get(table)
+    unknown = (
+        ~pl.col(_PARSED + ref).is_in(rep_ids.implode())
+        if ref is not None and rep_ids is not None
+        else pl.lit(False)
+    )
+    lf = lf.with_columns(
+        hashed.is_duplicated().alias("__candidate"),
+        (pl.col("reason").is_null() & unknown).alias("__unknown"),
+    ).with_columns(
+        # unknown_rep ranks after duplicates; candidates settle it in `_settle`
+        pl.when(pl.col("__unknown") & ~pl.col("__candidate"))
+        .then(pl.lit("unknown_rep"))
+        .otherwise(pl.col("reason"))
+        .alias("reason"),
+        pl.when(pl.col("__unknown") & ~pl.col("__candidate"))
+        .then(pl.lit(ref))
+        .otherwise(pl.col("reason_column"))
+        .alias("reason_column"),
+    )
+    return TablePlan(raw, lf, tuple(columns), tuple(key), rep_ref=ref)
+
+
+def _settle(
+    suspect: pl.DataFrame, *, raw_cols: list[str], key: list[str], rep_ref: str | None
+) -> pl.DataFrame:
+    """Final reasons of the suspect rows: ``duplicate``, ``duplicate_key``, ``unknown_rep``.
+
+    Runs in memory on the few rows that failed a row-level check or share a key
+    hash. Returns ``(row, reason, reason_column)`` for every quarantined row.
+    """
+    pk = [_PARSED + k for k in key]
+    first_copy = pl.col(_ROW) == pl.col(_ROW).min().over(raw_cols)
+    out = suspect.with_columns(
+        pl.when(pl.col("__candidate") & pl.col("reason").is_null() & ~first_copy)
+        .then(pl.lit("duplicate"))
+        .otherwise(pl.col("reason"))
+        .alias("reason")
+    )
+    if pk:
         first_valid = pl.when(pl.col("reason").is_null()).then(pl.col(_ROW)).min().over(pk)
-        key_conflict = pl.col("reason").is_null() & (pl.col(_ROW) != first_valid)
-        lf = lf.with_columns(
-            pl.when(key_conflict)
+        conflict = (
+            pl.col("__candidate") & pl.col("reason").is_null() & (pl.col(_ROW) != first_valid)
+        )
+        out = out.with_columns(
+            pl.when(conflict)
             .then(pl.lit("duplicate_key"))
             .otherwise(pl.col("reason"))
             .alias("reason"),
-            pl.when(key_conflict)
+            pl.when(conflict)
             .then(pl.lit(key[0]))
             .otherwise(pl.col("reason_column"))
             .alias("reason_column"),
         )
-    ref = REP_REFERENCES.get(table)
-    if ref is not None and rep_ids is not None:
-        unknown = pl.col("reason").is_null() & ~pl.col(_PARSED + ref).is_in(rep_ids.implode())
-        lf = lf.with_columns(
-            pl.when(unknown)
-            .then(pl.lit("unknown_rep"))
-            .otherwise(pl.col("reason"))
-            .alias("reason"),
-            pl.when(unknown)
-            .then(pl.lit(ref))
-            .otherwise(pl.col("reason_column"))
-            .alias("reason_column"),
-        )
-    clean = lf.filter(pl.col("reason").is_null()).select(
-        pl.col(_PARSED + name).alias(name) for name in columns
+    unknown = pl.col("__unknown") & pl.col("reason").is_null()
+    out = out.with_columns(
+        pl.when(unknown).then(pl.lit("unknown_rep")).otherwise(pl.col("reason")).alias("reason"),
+        pl.when(unknown)
+        .then(pl.lit(rep_ref))
+        .otherwise(pl.col("reason_column"))
+        .alias("reason_column"),
     )
-    quarantine = lf.filter(pl.col("reason").is_not_null()).select(
-        *raw_cols, "reason", "reason_column", (pl.col(_ROW) + 1).alias("source_row")
-    )
-    return TablePlan(raw, clean, quarantine)
+    return out.filter(pl.col("reason").is_not_null()).select(_ROW, "reason", "reason_column")
 
 
 def _present(expr: pl.Expr, source: pl.DataType) -> pl.Expr:
@@ -294,7 +367,8 @@ def validate_dataset(data_dir: str | Path, *, default_tz: str = "UTC") -> Valida
     warnings: list[str] = []
     reps_plan = plan_table(raws["reps"])
     try:
-        reps_clean = reps_plan.clean.collect()
+        reps_clean_lf, reps_quarantine = reps_plan.resolve()
+        reps_clean = reps_clean_lf.collect()
     except pl.exceptions.PolarsError as err:
         raise BadInputError(
             f"unreadable reps file ({' '.join(str(err).split())[:160]})", file=raws["reps"].path
@@ -314,7 +388,8 @@ def validate_dataset(data_dir: str | Path, *, default_tz: str = "UTC") -> Valida
         .otherwise(pl.lit(default_tz))
         .alias("timezone")
     )
-    plans = {"reps": TablePlan(reps_plan.raw, fixed.lazy(), reps_plan.quarantine)}
+    reps_plan.resolved = (fixed.lazy(), reps_quarantine)
+    plans = {"reps": reps_plan}
     rep_ids = fixed["rep_id"]
     for table, raw in raws.items():
         if table != "reps":
@@ -327,8 +402,8 @@ def write_validation(
 ) -> dict[str, Any]:
     """Write ``quarantine/<table>.parquet``, ``quality.json`` and (optionally) ``clean/<table>.parquet``.
 
-    Returns the quality report. Clean and quarantine plans of a table are
-    executed together so the input is scanned once.
+    Returns the quality report. Each table is read once to find its bad or
+    suspect rows, then streamed once into ``clean/`` and ``quarantine/``.
     """
     from analysis.io import write_json
 
@@ -342,8 +417,10 @@ def write_validation(
         try:
             pl.collect_all(
                 [
-                    plan.clean.sink_parquet(clean_path, lazy=True),
-                    plan.quarantine.sink_parquet(quarantine_path, lazy=True),
+                    frame.sink_parquet(path, lazy=True)
+                    for frame, path in zip(
+                        plan.resolve(), (clean_path, quarantine_path), strict=True
+                    )
                 ]
             )
             input_rows = plan.raw.frame.select(pl.len()).collect().item()
