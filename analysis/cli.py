@@ -12,6 +12,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+# The statsmodels fits are many and small: BLAS threads only contend with polars'
+# own thread pool on small machines. Set before numpy is first imported.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 from analysis.errors import BadInputError
 from analysis.periods import Period, last_completed_quarter
 

@@ -87,10 +87,13 @@ def run_metrics(
         clean = {t: pl.scan_parquet(tmp / "clean" / f"{t}.parquet") for t in validation.tables}
         reps = clean["reps"]
 
-        def emit(name: str, frame: pl.DataFrame | pl.LazyFrame) -> None:
-            if isinstance(frame, pl.LazyFrame):
-                frame = frame.collect(engine=engine)
-            written[name] = write_table(frame, tmp / f"{name}.parquet")
+        def emit(name: str, frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+            """Write one output table (a LazyFrame is streamed) and scan it back."""
+            path = tmp / f"{name}.parquet"
+            if engine != "auto" and isinstance(frame, pl.LazyFrame):
+                frame = frame.collect(engine=engine)  # an explicit engine, e.g. for benchmarks
+            written[name] = write_table(frame, path)
+            return pl.scan_parquet(path)
 
         hygiene_frame = _outcomes(
             clean,
@@ -150,7 +153,12 @@ def _trusted(frame: pl.DataFrame | pl.LazyFrame, hygiene: pl.DataFrame | None) -
     if rep_col is not None:
         return with_trust(lf, hygiene.lazy(), rep_col=rep_col)
     teams = hygiene.lazy().filter(pl.col("rep_id").is_null())
-    return lf.join(teams.select("team", pl.col("trusted").alias("data_trusted")), on="team", how="left", maintain_order="left")
+    return lf.join(
+        teams.select("team", pl.col("trusted").alias("data_trusted")),
+        on="team",
+        how="left",
+        maintain_order="left",
+    )
 
 
 def _outcomes(
@@ -162,7 +170,7 @@ def _outcomes(
     tz: str,
     min_deals: int,
     hygiene_threshold: float,
-    emit: Callable[[str, pl.DataFrame | pl.LazyFrame], None],
+    emit: Callable[[str, pl.DataFrame | pl.LazyFrame], pl.LazyFrame],
     stages: _Stages,
 ) -> pl.DataFrame | None:
     from analysis.metrics.funnel import bdr_funnel
@@ -208,7 +216,7 @@ def _decision_stack(
     *,
     period: Period,
     fatigue_threshold: int,
-    emit: Callable[[str, pl.DataFrame | pl.LazyFrame], None],
+    emit: Callable[[str, pl.DataFrame | pl.LazyFrame], pl.LazyFrame],
     stages: _Stages,
     hygiene: pl.DataFrame | None,
 ) -> None:
@@ -219,18 +227,14 @@ def _decision_stack(
     from analysis.decisions.load import decision_load, rep_load_summary
 
     with stages.stage("classify"):
-        decisions = classify_activities(
-            clean["activities"], reps, taxonomy=taxonomy, period=period
-        ).collect()
-        emit("decisions", decisions)
-    lazy_decisions = decisions.lazy()
-    with stages.stage("decision_load"):
-        load = decision_load(lazy_decisions, threshold=fatigue_threshold).collect()
-        emit("decision_load", load)
-        emit(
-            "rep_load",
-            _trusted(rep_load_summary(load.lazy(), threshold=fatigue_threshold), hygiene),
+        # Streamed to disk and scanned back: the largest table never sits in memory whole.
+        lazy_decisions = emit(
+            "decisions",
+            classify_activities(clean["activities"], reps, taxonomy=taxonomy, period=period),
         )
+    with stages.stage("decision_load"):
+        load = emit("decision_load", decision_load(lazy_decisions, threshold=fatigue_threshold))
+        emit("rep_load", _trusted(rep_load_summary(load, threshold=fatigue_threshold), hygiene))
         emit("taxonomy_coverage", taxonomy_coverage(lazy_decisions))
         emit("unmatched_shapes", unmatched_shapes(lazy_decisions))
     with stages.stage("fatigue"):
