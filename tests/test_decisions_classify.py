@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+import random
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -12,6 +13,8 @@ from decisions_fixtures import activities_frame, reps_frame, utc
 from analysis.decisions.classify import (
     DECISION_COLUMNS,
     classify_activities,
+    normalised_outcome,
+    rule_index_expr,
     taxonomy_coverage,
     unmatched_shapes,
 )
@@ -291,3 +294,46 @@ def test_first_touch_rule(tmp_path):
         "f3": "any-call",
         "f4": "any-call",
     }
+
+
+def test_order_and_seq_match_a_row_wise_reference_with_many_ties() -> None:
+    # Shuffled activities on a coarse clock (many same-instant ties per rep), two
+    # zones, unsorted ids: the fast single-key sort must equal the plain definition.
+    rng = random.Random(7)
+    reps = reps_frame(
+        [
+            ("r2", "West", "BDR", "America/Los_Angeles"),
+            ("r1", "Europe", "AE", "Europe/Berlin"),
+            ("r3", "East", "AM", "America/New_York"),
+        ]
+    )
+    subjects = ["Discovery call", "Follow-up", "Intro", None, "Pricing", "x"]
+    rows = [
+        act(
+            f"a{rng.randrange(10**6):06d}-{i}",
+            rng.choice(["r1", "r2", "r3"]),
+            utc(2026, 6, 30, 0, 0) + timedelta(hours=rng.randrange(0, 24 * 4)),
+            kind=rng.choice(["call", "email", "meeting", "note"]),
+            subject=rng.choice(subjects),
+            outcome=rng.choice(["Connected", None, "not interested"]),
+        )
+        for i in range(400)
+    ]
+    out = classify_activities(
+        activities_frame(rows), reps, taxonomy=load_taxonomy(), period=Q3
+    ).collect()
+    ref = out.sort("rep_id", "day", "occurred_at", "activity_id").with_columns(
+        ref_seq=pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over(["rep_id", "day"])
+    )
+    assert out.height > 100
+    assert out.select(pl.len() - pl.struct("rep_id", "occurred_at").n_unique()).item() > 50
+    assert out["activity_id"].to_list() == ref["activity_id"].to_list()
+    assert out["seq_in_day"].to_list() == ref["ref_seq"].to_list()
+    # the per-shape classification equals the rule chain run on every row
+    tax = load_taxonomy()
+    row_rules = out.with_columns(
+        _type=pl.col("activity_type"), _outcome=normalised_outcome()
+    ).select(rule_index_expr(tax))["_rule"]
+    want = [None if i is None else tax.rules[i].id for i in row_rules.to_list()]
+    assert out["rule_id"].cast(pl.String).to_list() == want
+    assert out["subject"].null_count() > 0 and out["rule_id"].null_count() > 0

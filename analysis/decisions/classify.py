@@ -139,15 +139,47 @@ def decision_dtypes(taxonomy: Taxonomy) -> dict[str, pl.Enum]:
     }
 
 
-def _order_key() -> pl.Expr:
-    """One Int64 sort key equivalent to (rep_id, day, seq_in_day); needs ``_rep_rank``.
+def _shape_table(shapes: pl.LazyFrame, taxonomy: Taxonomy) -> pl.LazyFrame:
+    """Rule, decision, class and quality of each distinct activity shape.
 
-    Sorting on a single integer is several times faster than a multi-column sort with
-    strings. Bits: rep rank < 2**20, day (days since 1970) < 2**17, seq < 2**26.
+    The taxonomy only looks at ``activity_type``, ``outcome``, ``subject`` (and the
+    ``_first_touch`` flag when a rule uses it), so the rule chain and its regexes run
+    once per distinct shape instead of once per activity; CRM subjects repeat heavily.
     """
-    day = pl.col("day").cast(pl.Int64).clip(0, (1 << 17) - 1)
-    seq = pl.col("seq_in_day").cast(pl.Int64).clip(0, (1 << 26) - 1)
-    return (pl.col("_rep_rank").cast(pl.Int64) * (1 << 43) + day * (1 << 26) + seq).alias("_order")
+    dtypes = decision_dtypes(taxonomy)
+    rule_ids = pl.Series([rule.id for rule in taxonomy.rules], dtype=dtypes["rule_id"])
+    rule_decisions = pl.Series([rule.decision for rule in taxonomy.rules], dtype=dtypes["decision"])
+    rule_classes = pl.Series(
+        [taxonomy.classes[rule.decision] for rule in taxonomy.rules],
+        dtype=dtypes["decision_class"],
+    )
+    positive, negative = list(taxonomy.quality_positive), list(taxonomy.quality_negative)
+    return (
+        shapes.with_columns(
+            _type=pl.col("activity_type").str.to_lowercase(), _outcome=normalised_outcome()
+        )
+        .with_columns(rule_index_expr(taxonomy, has_first_touch=taxonomy.uses_first_touch))
+        .with_columns(
+            rule_id=pl.lit(rule_ids).gather(pl.col("_rule")),
+            decision=pl.lit(rule_decisions)
+            .gather(pl.col("_rule"))
+            .fill_null(pl.lit(UNCLASSIFIED, dtype=dtypes["decision"])),
+            decision_class=pl.lit(rule_classes)
+            .gather(pl.col("_rule"))
+            .fill_null(pl.lit(UNCLASSIFIED, dtype=dtypes["decision_class"])),
+            quality=pl.when(pl.col("_outcome").is_in(positive))
+            .then(True)
+            .when(pl.col("_outcome").is_in(negative))
+            .then(False)
+            .otherwise(pl.lit(None, dtype=pl.Boolean)),
+        )
+        .drop("_type", "_outcome", "_rule")
+    )
+
+
+def _us_since(start: datetime) -> pl.Expr:
+    """Microseconds of ``occurred_at`` since ``start`` (Int64)."""
+    return (pl.col("occurred_at") - pl.lit(start)).dt.total_microseconds()
 
 
 def classify_activities(
@@ -185,6 +217,15 @@ def classify_activities(
         taxonomy's positive/negative lists, else null. ``rule_id``, ``decision`` and
         ``decision_class`` are ``pl.Enum`` (see :func:`decision_dtypes`): compact, and
         they compare with plain strings.
+
+    Notes
+    -----
+    Built for tens of millions of rows: the taxonomy runs on the distinct
+    (type, outcome, subject) shapes and is joined back; the order
+    ``(rep, day, occurred_at, activity_id)`` is one Int128 key (polars sorts a single
+    integer far faster than several columns), with ``activity_id`` ranked only among
+    the rare rows that share a rep and a timestamp; ``seq_in_day`` is then the
+    position within the sorted rep-day run.
     """
     if timezones is None:
         timezones = reps.select(pl.col("timezone").unique()).collect().to_series().to_list()
@@ -193,6 +234,11 @@ def classify_activities(
     # Cheap UTC pre-filter (pushes into the scan); local offsets are within +-14 h.
     lo = datetime.combine(period.start - timedelta(days=2), time(), tzinfo=UTC)
     hi = datetime.combine(period.end + timedelta(days=2), time(), tzinfo=UTC)
+    # Bit widths of the Int128 sort key: rep rank | day | microseconds since lo | tie rank.
+    day_bits = max(1, (period.end - period.start).days.bit_length())
+    us_bits = max(1, ((hi - lo) // timedelta(microseconds=1)).bit_length())
+    if 32 + day_bits + us_bits + 32 > 126:  # pragma: no cover - periods of decades
+        raise ValueError(f"period {period.label} is too long to classify in one pass")
 
     acts = activities
     if taxonomy.uses_first_touch:
@@ -208,16 +254,10 @@ def classify_activities(
                 )
             )
         )
-    dtypes = decision_dtypes(taxonomy)
-    rule_ids = pl.Series([rule.id for rule in taxonomy.rules], dtype=dtypes["rule_id"])
-    rule_decisions = pl.Series([rule.decision for rule in taxonomy.rules], dtype=dtypes["decision"])
-    rule_classes = pl.Series(
-        [taxonomy.classes[rule.decision] for rule in taxonomy.rules],
-        dtype=dtypes["decision_class"],
-    )
-    positive, negative = list(taxonomy.quality_positive), list(taxonomy.quality_negative)
-    extra = ["_first_touch"] if taxonomy.uses_first_touch else []
-    # rep_id's rank among reps (reps is small) keys the final sort on one integer.
+    shape_cols = ["activity_type", "outcome", "subject"]
+    if taxonomy.uses_first_touch:
+        shape_cols.append("_first_touch")
+    # rep_id's rank among reps (reps is small) keys the sort on one integer.
     rep_cols = reps.select(
         "rep_id",
         "team",
@@ -225,38 +265,58 @@ def classify_activities(
         "timezone",
         _rep_rank=pl.col("rep_id").rank("ordinal").cast(pl.Int64),
     )
-
-    return (
+    rows = (
         acts.filter(pl.col("occurred_at").is_between(lo, hi, closed="left"))
-        .select(
-            "activity_id", "rep_id", "occurred_at", "activity_type", "outcome", "subject", *extra
-        )
+        .select("activity_id", "rep_id", "occurred_at", *shape_cols)
         .join(rep_cols, on="rep_id", how="inner")
         .with_columns(local_day(zones))
         .filter(pl.col("day").is_between(period.start, period.end, closed="left"))
+        .drop("timezone")
         .with_columns(
-            seq_in_day=pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over(
-                ["rep_id", "day"], order_by=["occurred_at", "activity_id"]
-            ),
-            _type=pl.col("activity_type").str.to_lowercase(),
-            _outcome=normalised_outcome(),
+            # rep rank and local day in one Int64 (a rep-day run id once sorted).
+            _rep_day=pl.col("_rep_rank") * (1 << day_bits)
+            + (pl.col("day") - pl.lit(period.start)).dt.total_days(),
+            _us=_us_since(lo),
         )
-        .with_columns(rule_index_expr(taxonomy, has_first_touch=taxonomy.uses_first_touch))
+    )
+    # activity_id breaks ties of (rep, occurred_at); rank it only among the rare rows
+    # whose (rep, time) repeats. Repeats are found by sorting one Int64 and comparing
+    # neighbours (much cheaper than hashing 15M keys), then picked with a semi join.
+    candidate = (pl.col("_rep_rank") * (1 << us_bits) + pl.col("_us")).alias("_cand")
+    repeated = (
+        rows.select(candidate.sort()).filter(pl.col("_cand") == pl.col("_cand").shift(1)).unique()
+    )
+    ties = (
+        rows.select("activity_id", "_rep_rank", "_us", candidate)
+        .join(repeated, on="_cand", how="semi")
+        .select(
+            "activity_id",
+            "_rep_rank",
+            _tie=pl.col("activity_id").rank("ordinal").over(["_rep_rank", "_us"]).cast(pl.Int64),
+        )
+    )
+    shapes = _shape_table(rows.select(shape_cols).unique(), taxonomy)
+    key = (pl.col("_rep_day").cast(pl.Int128) * (1 << us_bits) + pl.col("_us").cast(pl.Int128)) * (
+        1 << 32
+    ) + pl.col("_tie").fill_null(0).cast(pl.Int128)
+    first_of_run = pl.col("_rep_day") != pl.col("_rep_day").shift(1)
+    position = pl.int_range(pl.len(), dtype=pl.Int64)
+    return (
+        rows.drop("team", "role")
+        .join(ties, on=["activity_id", "_rep_rank"], how="left")
+        .sort(key)
+        .join(shapes, on=shape_cols, how="left", nulls_equal=True, maintain_order="left")
+        .join(
+            rep_cols.select("_rep_rank", "team", "role"),
+            on="_rep_rank",
+            how="left",
+            maintain_order="left",
+        )
         .with_columns(
-            rule_id=pl.lit(rule_ids).gather(pl.col("_rule")),
-            decision=pl.lit(rule_decisions)
-            .gather(pl.col("_rule"))
-            .fill_null(pl.lit(UNCLASSIFIED, dtype=dtypes["decision"])),
-            decision_class=pl.lit(rule_classes)
-            .gather(pl.col("_rule"))
-            .fill_null(pl.lit(UNCLASSIFIED, dtype=dtypes["decision_class"])),
-            quality=pl.when(pl.col("_outcome").is_in(positive))
-            .then(True)
-            .when(pl.col("_outcome").is_in(negative))
-            .then(False)
-            .otherwise(pl.lit(None, dtype=pl.Boolean)),
+            seq_in_day=(
+                position - pl.when(first_of_run.fill_null(True)).then(position).forward_fill() + 1
+            ).cast(pl.Int32)
         )
-        .sort(_order_key())
         .select(DECISION_COLUMNS)
     )
 
