@@ -66,9 +66,9 @@ class TablePlan:
     """How one table is validated, as lazy plans.
 
     ``rows`` holds, per input row, its row number, the parsed canonical columns,
-    the first row-level ``reason`` (unparseable, missing, invalid, unknown rep)
-    and a ``__candidate`` flag for possible duplicates. :meth:`resolve` turns it
-    into the clean and quarantine plans.
+    the first row-level ``reason`` (unparseable, missing, invalid), an
+    ``__unknown`` rep flag and a ``__key_hash`` for finding duplicates.
+    :meth:`resolve` turns it into the clean and quarantine plans.
     """
 
     raw: RawTable
@@ -83,15 +83,26 @@ class TablePlan:
 
         Collects only the *bad or suspect* rows (row-level failures and duplicate
         candidates: normally a tiny fraction), settles duplicates among them in
-        memory, and returns plans that stream the big table with an anti/semi join.
+        memory, and returns plans that stream the big table through a row-number filter.
         This is the validation edge: it reads the input once for the flags and once
         per output.
         """
         if self.resolved is not None:
             return self.resolved
         raw_cols = list(self.raw.columns)
+        # Pass 1 reads only the key: the repeated hashes (few) in bounded memory.
+        repeated = (
+            self.rows.select("__key_hash")
+            .filter(pl.col("__key_hash").is_duplicated())
+            .unique()
+            .collect(engine=engine)
+            .get_column("__key_hash")
+            .implode()
+        )
+        # Pass 2 streams, keeping only row-level failures and duplicate candidates.
         suspect = (
-            self.rows.filter(pl.col("reason").is_not_null() | pl.col("__candidate"))
+            self.rows.with_columns(pl.col("__key_hash").is_in(repeated).alias("__candidate"))
+            .filter(pl.col("reason").is_not_null() | pl.col("__unknown") | pl.col("__candidate"))
             .select(
                 _ROW,
                 *raw_cols,
@@ -103,13 +114,17 @@ class TablePlan:
             )
             .collect(engine=engine)
         )
-        bad = _settle(suspect, raw_cols=raw_cols, key=list(self.key), rep_ref=self.rep_ref).lazy()
-        clean = self.rows.join(bad, on=_ROW, how="anti", maintain_order="left").select(
+        bad = _settle(suspect, raw_cols=raw_cols, key=list(self.key), rep_ref=self.rep_ref)
+        # A membership filter on a small set of row numbers streams in bounded memory
+        # (an anti join on 15M rows would materialise them).
+        bad_rows = bad.get_column(_ROW).implode()
+        clean = self.rows.filter(~pl.col(_ROW).is_in(bad_rows)).select(
             pl.col(_PARSED + name).alias(name) for name in self.columns
         )
         quarantine = (
             self.raw.frame.with_row_index(_ROW)
-            .join(bad, on=_ROW, how="inner")
+            .filter(pl.col(_ROW).is_in(bad_rows))
+            .join(bad.lazy(), on=_ROW, how="inner")
             .sort(_ROW)
             .select(*raw_cols, "reason", "reason_column", (pl.col(_ROW) + 1).alias("source_row"))
         )
@@ -287,18 +302,8 @@ def plan_table(raw: RawTable, *, rep_ids: pl.Series | None = None) -> TablePlan:
         else pl.lit(False)
     )
     lf = lf.with_columns(
-        hashed.is_duplicated().alias("__candidate"),
+        hashed.alias("__key_hash"),
         (pl.col("reason").is_null() & unknown).alias("__unknown"),
-    ).with_columns(
-        # unknown_rep ranks after duplicates; candidates settle it in `_settle`
-        pl.when(pl.col("__unknown") & ~pl.col("__candidate"))
-        .then(pl.lit("unknown_rep"))
-        .otherwise(pl.col("reason"))
-        .alias("reason"),
-        pl.when(pl.col("__unknown") & ~pl.col("__candidate"))
-        .then(pl.lit(ref))
-        .otherwise(pl.col("reason_column"))
-        .alias("reason_column"),
     )
     return TablePlan(raw, lf, tuple(columns), tuple(key), rep_ref=ref)
 
