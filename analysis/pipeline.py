@@ -19,6 +19,7 @@ import polars as pl
 
 from analysis.canonical.validate import ValidationResult, validate_dataset, write_validation
 from analysis.io import atomic_output_dir, write_json, write_table
+from analysis.metrics.hygiene import unmeasured_components
 from analysis.periods import Period
 
 CONTRACT_TABLES = (
@@ -95,6 +96,13 @@ def run_metrics(
             written[name] = write_table(frame, path)
             return pl.scan_parquet(path)
 
+        unmeasured = unmeasured_components(_captured_columns(clean))
+        if unmeasured:
+            quality["warnings"].append(
+                "hygiene components not scored, because their columns are empty in every row "
+                "(not in the export, or never recorded): " + ", ".join(unmeasured)
+            )
+            write_json(tmp / "quality.json", quality)
         hygiene_frame = _outcomes(
             clean,
             reps,
@@ -103,6 +111,7 @@ def run_metrics(
             tz=tz,
             min_deals=min_deals,
             hygiene_threshold=hygiene_threshold,
+            unmeasured=unmeasured,
             emit=emit,
             stages=stages,
         )
@@ -141,6 +150,26 @@ def run_metrics(
     return run
 
 
+def _captured_columns(clean: dict[str, pl.LazyFrame]) -> dict[str, list[str]]:
+    """Per clean table, the hygiene source columns holding at least one value."""
+    from analysis.metrics.hygiene import COMPONENT_SOURCES
+
+    wanted: dict[str, set[str]] = {}
+    for table, columns in COMPONENT_SOURCES.values():
+        wanted.setdefault(table, set()).update(columns)
+    captured = {}
+    for table, columns in wanted.items():
+        if table in clean:
+            row = (
+                clean[table]
+                .select(pl.col(sorted(columns)).is_not_null().any())
+                .collect()
+                .row(0, named=True)
+            )
+            captured[table] = sorted(c for c, has_value in row.items() if has_value)
+    return captured
+
+
 def _trusted(frame: pl.DataFrame | pl.LazyFrame, hygiene: pl.DataFrame | None) -> pl.LazyFrame:
     """Stamp the hygiene trust flags (``data_trusted``, ``rep_data_trusted``) on a table."""
     from analysis.metrics.hygiene import with_trust
@@ -170,6 +199,7 @@ def _outcomes(
     tz: str,
     min_deals: int,
     hygiene_threshold: float,
+    unmeasured: list[str],
     emit: Callable[[str, pl.DataFrame | pl.LazyFrame], pl.LazyFrame],
     stages: _Stages,
 ) -> pl.DataFrame | None:
@@ -188,7 +218,7 @@ def _outcomes(
     if "hygiene" not in unavailable:
         with stages.stage("hygiene"):
             hygiene_frame = hygiene(
-                opps, acts, reps, period=period, threshold=hygiene_threshold
+                opps, acts, reps, period=period, threshold=hygiene_threshold, unmeasured=unmeasured
             ).collect()
             emit("hygiene", hygiene_frame)
     if "bdr_funnel" not in unavailable:

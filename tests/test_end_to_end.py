@@ -271,3 +271,31 @@ def test_bad_taxonomy_is_exit_2_and_writes_nothing(
     assert status == 2
     assert len(err.strip().splitlines()) == 1 and "bad.toml" in err
     assert not out.exists()
+
+
+def test_hygiene_components_without_any_data_are_not_scored(
+    sample_dir: Path, tmp_path: Path
+) -> None:
+    # Arrange: an export that never carried lost reasons or SPINE fields
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "reps.csv").write_bytes((sample_dir / "reps.csv").read_bytes())
+    opps = pl.read_csv(sample_dir / "opportunities.csv", infer_schema=False)
+    opps.drop("lost_reason", *[c for c in opps.columns if c.startswith("spine_")]).write_csv(
+        data / "opportunities.csv"
+    )
+    out = tmp_path / "out"
+
+    # Act
+    assert (
+        main(["metrics", "--data", str(data), "--out", str(out), "--quarter", "2026Q3", "--quiet"])
+        == 0
+    )
+
+    # Assert: null components (no evidence), never 0, and a warning that says so
+    teams = _table(out, "hygiene").filter(pl.col("rep_id").is_null())
+    assert teams["lost_with_reason"].null_count() == teams.height
+    assert teams["spine_complete"].null_count() == teams.height
+    assert (teams["n_components"] == 1).all()
+    warnings = json.loads((out / "quality.json").read_text())["warnings"]
+    assert any("lost_with_reason" in w and "spine_complete" in w for w in warnings)

@@ -30,6 +30,7 @@ in it (``closed_at``), or open at its end.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime, time
 
 import polars as pl
@@ -43,6 +44,39 @@ __all__ = ["hygiene", "with_trust"]
 OPP_COMPONENTS = ["stage_consistent", "lost_with_reason", "spine_complete"]
 ACT_COMPONENTS = ["calls_with_notes", "activities_linked"]
 COMPONENTS = [*OPP_COMPONENTS, *ACT_COMPONENTS]
+#: component -> (table, input columns of which at least one must exist to measure it)
+COMPONENT_SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "lost_with_reason": ("opportunities", ("lost_reason",)),
+    "spine_complete": (
+        "opportunities",
+        (
+            "spine_situation",
+            "spine_pain",
+            "spine_impact",
+            "spine_next_steps",
+            "spine_economic_buyer",
+        ),
+    ),
+    "calls_with_notes": ("activities", ("notes",)),
+    "activities_linked": ("activities", ("lead_id", "opportunity_id")),
+}
+
+
+def unmeasured_components(input_columns: dict[str, Collection[str]]) -> list[str]:
+    """Components whose source columns are absent from every present input table.
+
+    Examples
+    --------
+    >>> unmeasured_components({"opportunities": ["stage"], "activities": ["notes", "lead_id"]})
+    ['lost_with_reason', 'spine_complete']
+    """
+    return [
+        component
+        for component, (table, columns) in COMPONENT_SOURCES.items()
+        if table in input_columns and not set(columns) & set(input_columns[table])
+    ]
+
+
 _COUNT_COLS = [f"{c}_{s}" for c in COMPONENTS for s in ("ok", "n")]
 
 
@@ -89,8 +123,13 @@ def hygiene(
     *,
     period: Period,
     threshold: float = 70.0,
+    unmeasured: Collection[str] = (),
 ) -> pl.LazyFrame:
     """Hygiene rows: one per team (``rep_id`` null) and one per rep with rows in scope.
+
+    ``unmeasured`` names components whose source columns the input does not have at
+    all (e.g. an export without lost reasons): they are null with ``n = 0`` and left
+    out of the score (no evidence), instead of scoring 0.
 
     Columns: ``level`` (team / rep), ``team``, ``rep_id``, each component share and its
     ``_n``, ``n_components`` (components with evidence), ``score``, ``trusted``. Sorted by
@@ -143,8 +182,10 @@ def hygiene(
         how="vertical",
     )
     shares = [exprs.share(f"{c}_ok", f"{c}_n").alias(c) for c in COMPONENTS]
+    blanked = [pl.lit(0, pl.Int64).alias(f"{c}_{k}") for c in unmeasured for k in ("ok", "n")]
     return (
         rows.with_columns(pl.col(_COUNT_COLS).cast(pl.Int64))
+        .with_columns(blanked)
         .with_columns(shares)
         .with_columns(
             n_components=pl.sum_horizontal(pl.col(c).is_not_null() for c in COMPONENTS).cast(
