@@ -181,10 +181,10 @@ def handoff_dataset() -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame, dict[st
     # edge: no touch, booked 30 h before the period end -> False
     meeting("edge30", "b2", Q3_END - timedelta(hours=30), lead="L7", ae="ae2")
     planted["edge30"] = None
-    # edge: booked 5 h before the end, touched after the end -> not observed -> censored
+    # edge: booked 5 h before the end, touched 6 h later (after the end): a real latency
     meeting("edge5", "b2", Q3_END - timedelta(hours=5), lead="L8", ae="ae2")
     act("a8", "ae2", Q3_END + timedelta(hours=1), lead="L8")
-    planted["edge5"] = None
+    planted["edge5"] = 6.0
     # outside the period: not a row
     meeting("outside", "b1", Q3_START - timedelta(hours=1), lead="L9")
     return frame("meetings", meetings), frame("activities", acts), frame("reps", reps), planted

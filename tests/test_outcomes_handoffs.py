@@ -62,11 +62,11 @@ def test_within_24h_and_censoring_at_period_edge():
         "h5": False,  # never touched, long ago
         "edge30": False,  # no touch, booked 30 h before the end
         "edge10": None,  # no touch, booked 10 h before the end: censored
-        "edge5": None,  # touched only after the period end: not observed yet
+        "edge5": True,  # touched 6 h later, after the period end: the data shows it
     }
     got = dict(zip(out["meeting_id"], out["within_24h"], strict=True))
     assert got == expected
-    assert out.filter(pl.col("censored"))["meeting_id"].sort().to_list() == ["edge10", "edge5"]
+    assert out.filter(pl.col("censored"))["meeting_id"].sort().to_list() == ["edge10"]
 
 
 def test_sla_is_a_parameter():
@@ -74,9 +74,10 @@ def test_sla_is_a_parameter():
     out = handoffs(meetings, acts, period=Q3, reps=reps, sla_hours=8.0).collect()
     assert _row(out, "h3")["within_24h"] is False  # 20 h > 8 h
     assert _row(out, "h1")["within_24h"] is True  # 2.5 h
-    # with an 8 h SLA the meeting booked 10 h before the end is decided, the 5-h one is not
+    # with an 8 h SLA the meeting booked 10 h before the end is decided; the 5-h one was
+    # touched after 6 h
     assert _row(out, "edge10")["within_24h"] is False
-    assert _row(out, "edge5")["within_24h"] is None
+    assert _row(out, "edge5")["within_24h"] is True
 
 
 def test_summary_shares_match_planted_latencies():
@@ -95,14 +96,14 @@ def test_summary_shares_match_planted_latencies():
     west = summary.filter((pl.col("level") == "team") & (pl.col("team") == "west")).row(
         0, named=True
     )
-    # west (b2): h4 true, h5 false, edge30 false, edge10 / edge5 censored
+    # west (b2): h4 true, h5 false, edge30 false, edge5 true, edge10 censored
     assert (west["meetings"], west["touched"], west["n_decided"], west["n_censored"]) == (
         5,
-        1,
-        3,
         2,
+        4,
+        1,
     )
-    assert west["share_within_24h"] == pytest.approx(1 / 3)
+    assert west["share_within_24h"] == pytest.approx(2 / 4)
     assert west["bdr_id"] is None
 
 

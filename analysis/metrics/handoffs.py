@@ -7,16 +7,16 @@ Definitions
 * ``first_ae_touch_at``: the first activity of the meeting's ``owner_id`` (the AE) on the
   meeting's lead **or** opportunity (same ``lead_id`` or same ``opportunity_id``), at or
   after ``booked_at``. Activities of other reps, or before ``booked_at``, do not count.
-* **Observation window**: the report sees the data up to the period end (local midnight
-  of ``period.end`` in ``tz``). A touch after that instant is *not observed*: a re-run of
-  a quarter on a later export gives the same answer.
+* Touches are looked for in all the data, also after the period end: a meeting booked
+  late in the quarter and touched in the first days of the next one has its real latency.
+  Only a meeting with **no** touch in the data can be censored.
 * ``within_24h`` (``sla_hours``, default 24, a heuristic): true when touched within the
   SLA; false when touched later, or not touched and the SLA elapsed before the period
-  end; **null (censored)** when not touched and booked less than ``sla_hours`` before the
-  period end, since the answer is not known yet. A meeting without an AE (``owner_id``
+  end; **null (censored)** when not touched (yet) and booked less than ``sla_hours`` before
+  the period end, since the answer is not known yet. A meeting without an AE (``owner_id``
   null) can never be touched: it counts as untouched.
 
-Scale: activities are first cut to the period window and semi-joined to the (AE, lead)
+Scale: activities are first cut to those at or after the period start and semi-joined to the (AE, lead)
 and (AE, opportunity) pairs of the period's meetings, so only candidate touches are
 sorted; two forward ``join_asof`` (by AE + lead, by AE + opportunity) then pick the first
 touch without ever multiplying rows.
@@ -103,7 +103,7 @@ def handoffs(
         "opportunity_id",
     )
     ae_ids = cohort.select(pl.col("ae_id").alias("rep_id")).drop_nulls().unique()
-    keep = in_window("occurred_at", start, end) & (
+    keep = (pl.col("occurred_at") >= start) & (
         pl.col("lead_id").is_not_null() | pl.col("opportunity_id").is_not_null()
     )
     if touch_types is not None:
