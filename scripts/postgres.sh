@@ -28,10 +28,20 @@ cmd=${1:-}
 case "$cmd" in
   install)
     if find_bin >/dev/null; then exit 0; fi
-    if [[ $(id -u) -ne 0 ]]; then echo "postgres.sh: installing postgresql needs root" >&2; exit 1; fi
+    as_root=()
+    if [[ $(id -u) -ne 0 ]]; then
+      if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+        as_root=(sudo -n)
+      else
+        echo "postgres.sh: installing Debian's postgresql needs root; the SQL ingest tests will fail until it is installed" >&2
+        # CI must have it; a developer without root still gets the rest of the suite.
+        [[ -n "${CI:-}" ]] && exit 1
+        exit 0
+      fi
+    fi
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq postgresql >&2
+    "${as_root[@]}" apt-get update -qq >&2
+    "${as_root[@]}" apt-get install -y -qq postgresql >&2
     find_bin >/dev/null || { echo "postgres.sh: postgresql installed but initdb not found" >&2; exit 1; }
     ;;
   start)
