@@ -304,3 +304,24 @@ def test_quality_json_is_written(tmp_path: Path) -> None:
     quality = json.loads((tmp_path / "out" / "quality.json").read_text())
     assert quality["reps"]["input_rows"] == 3
     assert not (tmp_path / "out" / "clean").exists()  # validate writes just quality + quarantine
+
+
+def test_crm_style_amounts_and_spaced_offsets_parse(tmp_path: Path) -> None:
+    opps = (
+        "opportunity_id,owner_id,created_at,stage,is_closed,is_won,amount\n"
+        'o1,r2,2026-07-01 10:00:00 +0200,Closed Won,yes,yes,"$1,234.50"\n'
+        "o2,r2,2026-07-01 10:00 UTC,Open,no,no,12000\n"
+        'o3,r2,2026-07-01T10:00:00Z,Open,no,no,"1.234,50"\n'
+    )
+    data = _write(tmp_path / "data", {"reps.csv": REPS, "opportunities.csv": opps})
+
+    quality = _validate(data, tmp_path / "out")
+
+    clean = pl.read_parquet(tmp_path / "out" / "clean" / "opportunities.parquet").sort(
+        "opportunity_id"
+    )
+    assert clean["amount"].to_list() == [1234.5, 12000.0]
+    assert clean["created_at"].dt.hour().to_list() == [8, 10]
+    assert quality["tables"]["opportunities"]["reasons_by_column"] == {
+        "unparseable_value": {"amount": 1}
+    }

@@ -169,17 +169,18 @@ def parse_datetime_utc(text: pl.Expr) -> pl.Expr:
 
     Examples
     --------
-    >>> df = pl.DataFrame({"t": ["2026-07-01T10:00:00+02:00", "2026-07-01 08:00", "2026-07-01", "x"]})
+    >>> df = pl.DataFrame({"t": ["2026-07-01T10:00:00+02:00", "2026-07-01 08:00", "2026-07-01",
+    ...     "2026-07-01 10:00 +0200", "2026-07-01 09:30 UTC", "x"]})
     >>> df.select(parse_datetime_utc(pl.col("t"))).to_series().dt.hour().to_list()
-    [8, 8, 0, None]
+    [8, 8, 0, 8, 9, None]
     """
     norm = (
         text.str.strip_chars()
         .str.replace(r"^(\d{4}-\d{2}-\d{2})$", "${1}T00:00:00")
         .str.replace(r"^(\d{4}-\d{2}-\d{2}) ", "${1}T")
-        .str.replace(r"[zZ]$", "+00:00")
+        .str.replace(r"\s*([zZ]|UTC|GMT)$", "+00:00")
+        .str.replace(r"\s+([+-]\d{2}:?\d{2})$", "${1}")
         .str.replace(r"T(\d{2}:\d{2})([+-]|$)", "T${1}:00${2}")
-        .str.replace(r" ?(UTC|GMT)$", "+00:00")
     )
     with_offset = (
         pl.when(norm.str.contains(r"[+-]\d{2}:?\d{2}$")).then(norm).otherwise(norm + "+00:00")
@@ -187,6 +188,24 @@ def parse_datetime_utc(text: pl.Expr) -> pl.Expr:
     return with_offset.str.to_datetime(
         "%Y-%m-%dT%H:%M:%S%.f%z", time_zone="UTC", time_unit="us", strict=False
     )
+
+
+def parse_number(text: pl.Expr) -> pl.Expr:
+    """Parse numbers as CRM exports write them: ``1234.5``, ``1,234.50``, ``$1,234``.
+
+    A currency symbol in front and thousands separators (commas in groups of three) are
+    dropped; anything else that is not a plain number is unparseable (null).
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"a": ["1,234.50", "$ 2,000", "-3", "1.234,50", "12,34"]})
+    >>> df.select(parse_number(pl.col("a"))).to_series().to_list()
+    [1234.5, 2000.0, -3.0, None, None]
+    """
+    stripped = text.str.strip_chars().str.replace(r"^[$€£¥]\s*", "")
+    grouped = stripped.str.contains(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+    plain = pl.when(grouped).then(stripped.str.replace_all(",", "")).otherwise(stripped)
+    return plain.cast(pl.Float64, strict=False)
 
 
 def _parse(expr: pl.Expr, *, source: pl.DataType | None, target: pl.DataType) -> pl.Expr:
@@ -221,7 +240,7 @@ def _parse(expr: pl.Expr, *, source: pl.DataType | None, target: pl.DataType) ->
     if target == pl.Float64:
         if source.is_numeric():
             return expr.cast(pl.Float64)
-        return _text(expr).cast(pl.Float64, strict=False)
+        return parse_number(_text(expr))
     return _text(expr)  # String and Enum columns start as text
 
 
