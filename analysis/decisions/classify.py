@@ -301,13 +301,17 @@ def classify_activities(
     ) + pl.col("_tie").fill_null(0).cast(pl.Int128)
     first_of_run = pl.col("_rep_day") != pl.col("_rep_day").shift(1)
     position = pl.int_range(pl.len(), dtype=pl.Int64)
+    # The sort moves only narrow columns: the shape's strings and the rep's attributes
+    # come back by small integer ids afterwards (the sort's working set is the peak).
+    shapes = shapes.with_columns(_shape=pl.int_range(pl.len(), dtype=pl.UInt32))
     return (
-        rows.drop("team", "role")
+        rows.join(shapes.select(*shape_cols, "_shape"), on=shape_cols, how="left", nulls_equal=True)
+        .drop(*shape_cols, "rep_id", "team", "role")
         .join(ties, on=["activity_id", "_rep_rank"], how="left")
         .sort(key)
-        .join(shapes, on=shape_cols, how="left", nulls_equal=True, maintain_order="left")
+        .join(shapes, on="_shape", how="left", maintain_order="left")
         .join(
-            rep_cols.select("_rep_rank", "team", "role"),
+            rep_cols.select("_rep_rank", "rep_id", "team", "role"),
             on="_rep_rank",
             how="left",
             maintain_order="left",
