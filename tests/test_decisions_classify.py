@@ -337,3 +337,15 @@ def test_order_and_seq_match_a_row_wise_reference_with_many_ties() -> None:
     want = [None if i is None else tax.rules[i].id for i in row_rules.to_list()]
     assert out["rule_id"].cast(pl.String).to_list() == want
     assert out["subject"].null_count() > 0 and out["rule_id"].null_count() > 0
+
+
+def test_every_evaluation_of_the_lazy_plan_agrees(custom_taxonomy):
+    # Regression: the distinct-shape table is evaluated more than once inside one plan;
+    # its integer ids must not depend on the (unordered) unique() of each evaluation.
+    decisions = classify_activities(
+        activities_frame(CLASS_ROWS), REPS, taxonomy=custom_taxonomy, period=Q3
+    )
+    results = {tuple(taxonomy_coverage(decisions).collect().rows()) for _ in range(40)}
+    assert results == {
+        (("Europe", 9, 7, 2, 7 / 9), ("West", 2, 0, 2, 0.0), ("all", 11, 7, 4, 7 / 11))
+    }

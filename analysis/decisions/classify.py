@@ -295,7 +295,9 @@ def classify_activities(
             _tie=pl.col("activity_id").rank("ordinal").over(["_rep_rank", "_us"]).cast(pl.Int64),
         )
     )
-    shapes = _shape_table(rows.select(shape_cols).unique(), taxonomy)
+    # Sorted, so the integer shape ids agree wherever the (lazy) shape table is evaluated.
+    distinct = rows.select(shape_cols).unique().sort(shape_cols, nulls_last=True)
+    shapes = _shape_table(distinct, taxonomy)
     key = (pl.col("_rep_day").cast(pl.Int128) * (1 << us_bits) + pl.col("_us").cast(pl.Int128)) * (
         1 << 32
     ) + pl.col("_tie").fill_null(0).cast(pl.Int128)
