@@ -114,7 +114,9 @@ def _counts(scoped: pl.LazyFrame, amount_bands: int) -> tuple[pl.LazyFrame, pl.L
 def _shrink(per_rep: pl.DataFrame, alpha: float, max_prior_strength: float) -> pl.DataFrame:
     parts = []
     for _key, part in per_rep.group_by(GROUP, maintain_order=True):
-        prior = fit_beta_binomial_prior(part["won"], part["closed"], max_strength=max_prior_strength)
+        prior = fit_beta_binomial_prior(
+            part["won"], part["closed"], max_strength=max_prior_strength
+        )
         post = beta_posterior(part["won"], part["closed"], prior, alpha=alpha)
         parts.append(
             part.with_columns(
