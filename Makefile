@@ -34,6 +34,7 @@ report: sample  ## set up, build the sample data, run the quarterly reports
 test: setup  ## the whole test suite (what CI runs)
 	bash scripts/postgres.sh install
 	$(BIN)/ruff check analysis tests notebooks benchmarks
+	$(BIN)/ruff format --check analysis tests notebooks benchmarks
 	$(BIN)/python -m pytest
 
 lint:
