@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 
 from analysis.canonical.validate import ValidationResult, validate_dataset, write_validation
+from analysis.errors import BadInputError
 from analysis.io import atomic_output_dir, write_json, write_table
 from analysis.metrics.hygiene import unmeasured_components
 from analysis.periods import Period
@@ -77,6 +78,10 @@ def run_metrics(
     """
     from analysis.decisions.taxonomy import load_taxonomy
 
+    data_path, out_path = Path(data_dir).resolve(), Path(out_dir).resolve()
+    if data_path == out_path or out_path in data_path.parents:
+        # the output folder is replaced whole: it must never hold the inputs
+        raise BadInputError("--out must not be the data folder or contain it", file=out_dir)
     stages = _Stages(enabled=progress)
     tax = load_taxonomy(taxonomy)  # a bad taxonomy fails before any work
     with stages.stage("validate"):

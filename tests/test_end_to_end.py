@@ -299,3 +299,18 @@ def test_hygiene_components_without_any_data_are_not_scored(
     assert (teams["n_components"] == 1).all()
     warnings = json.loads((out / "quality.json").read_text())["warnings"]
     assert any("lost_with_reason" in w and "spine_complete" in w for w in warnings)
+
+
+def test_metrics_refuses_to_replace_its_own_inputs(
+    sample_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "reps.csv").write_bytes((sample_dir / "reps.csv").read_bytes())
+    for out in (data, tmp_path):
+        status = main(
+            ["metrics", "--data", str(data), "--out", str(out), "--quarter", "2026Q3", "--quiet"]
+        )
+        assert status == 2
+        assert "must not be the data folder" in capsys.readouterr().err
+    assert (data / "reps.csv").exists()
