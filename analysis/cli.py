@@ -179,6 +179,8 @@ def _run(args: argparse.Namespace) -> int:
             progress=not args.quiet,
         )
         print(f"metrics for {run['period']['label']} written to {args.out}", file=sys.stderr)
+        for line in _metrics_summary(Path(args.out)):
+            print(f"  {line}", file=sys.stderr)
         return 0
     if args.command == "report":
         from analysis.reports.runner import run_reports
@@ -240,6 +242,30 @@ def _ingest(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"canonical dataset written to {args.out}", file=sys.stderr)
     return 0
+
+
+def _metrics_summary(out: Path) -> list[str]:
+    """A few lines an analyst reads first: quarantine, unavailable metrics, trust."""
+    import json
+
+    import polars as pl
+
+    quality = json.loads((out / "quality.json").read_text())
+    tables = quality["tables"]
+    bad = sum(t["quarantined_rows"] for t in tables.values())
+    total = sum(t["input_rows"] for t in tables.values())
+    lines = [f"quarantined {bad:,} of {total:,} input rows (reasons in quality.json)"]
+    lines += [
+        f"not computed: {m} (needs {', '.join(t)})" for m, t in quality["unavailable"].items()
+    ]
+    lines += [f"warning: {w}" for w in quality["warnings"]]
+    if (out / "hygiene.parquet").exists():
+        teams = pl.read_parquet(out / "hygiene.parquet").filter(
+            pl.col("rep_id").is_null() & ~pl.col("trusted").fill_null(True)
+        )
+        for team, score in teams.select("team", "score").iter_rows():
+            lines.append(f"untrusted data: {team} (hygiene score {score:.0f})")
+    return lines
 
 
 def _rows(info: object) -> str:
