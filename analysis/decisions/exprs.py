@@ -104,9 +104,12 @@ def over_threshold(threshold: int, decisions: IntoCount = "decisions") -> pl.Exp
 
 
 def wilson_bounds(
-    successes: IntoCount, n: IntoCount, *, z: float = 1.959963984540054, prefix: str = ""
+    successes: IntoCount, n: IntoCount, *, alpha: float = 0.05, prefix: str = ""
 ) -> list[pl.Expr]:
     """Wilson score interval ``[low, high]`` for ``successes / n``; null where ``n`` is 0.
+
+    The shared lazy Wilson expression of :mod:`analysis.metrics.exprs` (checked there
+    against statsmodels), named ``<prefix>ci_low`` / ``<prefix>ci_high``.
 
     Examples
     --------
@@ -114,16 +117,10 @@ def wilson_bounds(
     >>> [round(v, 3) for v in df.select(wilson_bounds("k", "n")).row(0)]
     [0.237, 0.763]
     """
-    k, m = _col(successes).cast(pl.Float64), _col(n).cast(pl.Float64)
-    p = k / m
-    denom = 1 + z**2 / m
-    centre = (p + z**2 / (2 * m)) / denom
-    half = z * ((p * (1 - p) / m + z**2 / (4 * m**2)).sqrt()) / denom
-    ok = m > 0
-    return [
-        pl.when(ok).then(centre - half).otherwise(None).alias(f"{prefix}ci_low"),
-        pl.when(ok).then(centre + half).otherwise(None).alias(f"{prefix}ci_high"),
-    ]
+    from analysis.metrics.exprs import wilson_bounds as shared
+
+    low, high = shared(_col(successes), _col(n), alpha=alpha)
+    return [low.alias(f"{prefix}ci_low"), high.alias(f"{prefix}ci_high")]
 
 
 def quality_rate(positives: IntoCount = "positives", n: IntoCount = "n") -> pl.Expr:

@@ -97,8 +97,8 @@ def _title(ax: Axes, title: str, subtitle: str | None = None) -> None:
         ax.set_title(subtitle, loc="left", fontsize=9, color="#555555")
 
 
-def wilson_interval(k: Any, n: Any, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for ``k`` successes of ``n`` (NaN where ``n`` is 0).
+def wilson_interval(k: Any, n: Any, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for ``k`` successes of ``n`` (NaN where ``n`` is 0), via statsmodels.
 
     Examples
     --------
@@ -106,14 +106,10 @@ def wilson_interval(k: Any, n: Any, z: float = 1.96) -> tuple[np.ndarray, np.nda
     >>> round(float(lo[0]), 3), round(float(hi[0]), 3)
     (0.237, 0.763)
     """
-    k_arr = np.asarray(k, dtype=float)
-    n_arr = np.asarray(n, dtype=float)
-    safe = np.where(n_arr > 0, n_arr, 1.0)
-    p = k_arr / safe
-    den = 1 + z**2 / safe
-    centre = (p + z**2 / (2 * safe)) / den
-    half = z * np.sqrt(p * (1 - p) / safe + z**2 / (4 * safe**2)) / den
-    return (np.where(n_arr > 0, centre - half, np.nan), np.where(n_arr > 0, centre + half, np.nan))
+    from analysis.metrics.stats import wilson_interval as shared
+
+    ci = shared(np.asarray(k, dtype=float), np.asarray(n, dtype=float), alpha=alpha)
+    return ci["ci_low"].to_numpy().astype(float), ci["ci_high"].to_numpy().astype(float)
 
 
 def load_distribution(decision_load: Frame, *, threshold: float, team: str | None = None) -> Figure:
