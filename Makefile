@@ -8,7 +8,7 @@ SAMPLE := data/sample
 QUARTER ?= 2026Q3
 SEED ?= 7
 
-.PHONY: setup sample metrics report test lint format lab bench clean
+.PHONY: setup sample metrics report test wheel-test lint format lab bench clean
 
 setup: $(STAMP)  ## create .venv with the pinned dependencies
 
@@ -36,6 +36,10 @@ test: setup  ## the whole test suite (what CI runs)
 	$(BIN)/ruff check analysis tests notebooks benchmarks
 	$(BIN)/ruff format --check analysis tests notebooks benchmarks
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory wheel-test
+
+wheel-test: setup  ## build the wheel, install it in a fresh venv, run sample-data + report elsewhere
+	bash scripts/wheel_test.sh $(BIN)/python
 
 lint:
 	$(BIN)/ruff check analysis tests notebooks benchmarks

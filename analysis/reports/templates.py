@@ -31,13 +31,8 @@ def notebook_dir() -> Path:
     """
     if (_CHECKOUT / "team_quarterly.py").is_file():
         return _CHECKOUT
-    try:
-        from importlib.resources import files
-
-        packaged = Path(str(files("analysis.templates")))
-    except (ModuleNotFoundError, TypeError):  # not installed with its templates
-        return _CHECKOUT
-    return packaged
+    packaged = Path(__file__).resolve().parents[1] / "templates"  # analysis/templates
+    return packaged if packaged.is_dir() else _CHECKOUT
 
 
 def template_names() -> list[str]:
