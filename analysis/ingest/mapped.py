@@ -17,10 +17,32 @@
 Source column names are matched case-insensitively. Values are written as text
 except where a ``format`` is given (then parsed to the canonical type) and
 membership tests (booleans); the validator parses and quarantines the rest.
+
+A table may instead be a SQL query over named sources, run by polars' SQL engine
+(joins, ``UNION``, ``DISTINCT``, string functions such as ``'sdr-' || id``)::
+
+    [sources]                            # name = CSV path (relative to the mapping file)
+    leads = "leads.csv"
+    deals = "exports/deals-*.csv"        # a glob: every matching file, stacked (same headers)
+
+    [tables.reps]
+    sql = '''
+    SELECT DISTINCT sdr_id AS rep_id, 'BDR' AS role, 'Funnel' AS team FROM deals
+    UNION SELECT DISTINCT sr_id AS rep_id, 'AE' AS role, 'Funnel' AS team FROM deals
+    '''
+    format = "%Y-%m-%d"                  # optional, as for file tables
+
+Every source value is text (column names as in the file's header; quote names with
+spaces or capitals: ``"Sales Agent"``). The query's result columns are canonical
+column names; an unknown one is an error naming it. Blank and report-footer lines
+of a source are set aside (quarantine/source_<name>.parquet) before any query.
+Result rows are sorted, so the same files give the same tables.
 """
 
 from __future__ import annotations
 
+import glob
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -43,7 +65,10 @@ from analysis.ingest.common import (
     write_ingest,
 )
 
+_FILE = "_source_file"
 _TABLE_KEYS = {"file", "columns", "format", "delimiter", "encoding"}
+_SQL_KEYS = {"sql", "format"}
+_SOURCE_KEYS = {"file", "delimiter", "encoding"}
 
 
 def _bad(mapping: Path, message: str, column: str | None = None) -> BadInputError:
@@ -61,11 +86,18 @@ def load_mapping(mapping: Path) -> dict[str, dict[str, Any]]:
     tables = data.get("tables")
     if not isinstance(tables, dict) or not tables:
         raise _bad(mapping, "no [tables.<name>] sections")
+    extra_top = set(data) - {"tables", "sources"}
+    if extra_top:
+        raise _bad(mapping, f"unknown section [{sorted(extra_top)[0]}]")
+    sources = load_sources(mapping, data.get("sources"))
     for name, spec in tables.items():
         if name not in TABLES:
             raise _bad(mapping, f"unknown table {name!r} (expected one of {', '.join(TABLES)})")
+        if isinstance(spec, dict) and "sql" in spec:
+            _check_sql_table(mapping, name, spec, sources)
+            continue
         if not isinstance(spec, dict) or "file" not in spec:
-            raise _bad(mapping, f'[tables.{name}] needs file = "..."')
+            raise _bad(mapping, f'[tables.{name}] needs file = "..." or sql = "SELECT ..."')
         extra = set(spec) - _TABLE_KEYS
         if extra:
             raise _bad(mapping, f"[tables.{name}] has unknown key {sorted(extra)[0]!r}")
@@ -93,6 +125,152 @@ def load_mapping(mapping: Path) -> dict[str, dict[str, Any]]:
             if "map" in source and not isinstance(source["map"], dict):
                 raise _bad(mapping, f"{name}.{target}: 'map' must be a table", column=target)
     return tables
+
+
+def load_sources(mapping: Path, sources: object) -> dict[str, dict[str, Any]]:
+    """The ``[sources]`` section: name -> ``{"file": path or glob, "delimiter", "encoding"}``.
+
+    A source is ``name = "path.csv"`` or ``name = { file = "...", delimiter = ";" }``.
+    Names must be SQL identifiers (letters, digits, ``_``).
+    """
+    if sources is None:
+        return {}
+    if not isinstance(sources, dict):
+        raise _bad(mapping, '[sources] must be a table of name = "file.csv"')
+    out: dict[str, dict[str, Any]] = {}
+    for name, spec in sources.items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise _bad(mapping, f"source name {name!r} must be letters, digits and _")
+        if isinstance(spec, str):
+            spec = {"file": spec}
+        if not isinstance(spec, dict) or not isinstance(spec.get("file"), str):
+            raise _bad(mapping, f'[sources] {name} needs a file ("path.csv" or a glob)')
+        extra = set(spec) - _SOURCE_KEYS
+        if extra:
+            raise _bad(mapping, f"[sources] {name} has unknown key {sorted(extra)[0]!r}")
+        out[name] = dict(spec)
+    return out
+
+
+def _check_sql_table(
+    mapping: Path, name: str, spec: dict[str, Any], sources: dict[str, dict[str, Any]]
+) -> None:
+    extra = set(spec) - _SQL_KEYS
+    if extra:
+        raise _bad(
+            mapping,
+            f"[tables.{name}] has sql and {sorted(extra)[0]!r}: a sql table names its "
+            "columns in the query (SELECT source_column AS canonical_column)",
+        )
+    if not isinstance(spec["sql"], str) or not spec["sql"].strip():
+        raise _bad(mapping, f"[tables.{name}] sql must be a non-empty SELECT query")
+    if not sources:
+        raise _bad(mapping, f"[tables.{name}] uses sql but the mapping has no [sources]")
+
+
+def source_files(mapping: Path, pattern: str) -> list[Path]:
+    """The files of one source, relative to the mapping file; a glob gives every match, sorted.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> for m in ("2026-02", "2026-01"):
+    ...     _ = (d / f"deals-{m}.csv").write_text("id\\n1\\n")
+    >>> [p.name for p in source_files(d / "m.toml", "deals-*.csv")]
+    ['deals-2026-01.csv', 'deals-2026-02.csv']
+    """
+    base = Path(mapping).parent
+    if glob.has_magic(pattern):
+        root = Path(pattern)
+        if root.is_absolute():
+            anchor = Path(root.anchor)
+            found = sorted(anchor.glob(str(root.relative_to(anchor))))
+        else:
+            found = sorted(base.glob(pattern))
+        return [p.resolve() for p in found if p.is_file()]
+    path = (base / pattern).resolve()
+    return [path] if path.is_file() else []
+
+
+def _read_source(mapping: Path, name: str, spec: dict[str, Any]) -> pl.LazyFrame:
+    """All files of a source stacked as text, with ``_source_row`` and ``_source_file``."""
+    files = source_files(mapping, spec["file"])
+    if not files:
+        raise _bad(mapping, f"[sources] {name}: no file matches {spec['file']!r}")
+    frames = []
+    header: list[str] | None = None
+    for path in files:
+        frame = read_csv_text(
+            path, delimiter=str(spec.get("delimiter", ",")), encoding=spec.get("encoding")
+        )
+        names = [c for c in frame.collect_schema().names() if c != ROW]
+        if header is None:
+            header = names
+        elif names != header:
+            raise _bad(
+                mapping,
+                f"[sources] {name}: {path.name} has other columns than {files[0].name}",
+            )
+        frames.append(frame.with_columns(pl.lit(path.name).alias(_FILE)))
+    return pl.concat(frames, how="vertical")
+
+
+def _plan_sql_tables(mapping: Path, tables: dict[str, dict[str, Any]], plan: IngestPlan) -> None:
+    """Add the sources (row accounting, footers set aside) and every ``sql`` table to ``plan``."""
+    data = tomllib.loads(Path(mapping).read_text(encoding="utf-8"))
+    sources = load_sources(mapping, data.get("sources"))
+    sql_tables = {t: spec for t, spec in tables.items() if "sql" in spec}
+    if not sql_tables:
+        return
+    frames: dict[str, pl.LazyFrame] = {}
+    for name, spec in sources.items():
+        raw = _read_source(mapping, name, spec)
+        names = [c for c in raw.collect_schema().names() if c not in (ROW, _FILE)]
+        annotated = raw.with_columns(footer_reason(names).alias(REASON))
+        plan.objects.append(
+            SourceObject(f"source_{name}", spec["file"], annotated, pl.col(REASON), [])
+        )
+        frames[name] = annotated.filter(pl.col(REASON).is_null()).select(names)
+    context = pl.SQLContext(frames=frames, eager=False)
+    for table, spec in sql_tables.items():
+        try:
+            result = context.execute(spec["sql"])
+            schema = result.collect_schema()
+        except (pl.exceptions.PolarsError, ValueError) as err:
+            first = " ".join(str(err).split("Resolved plan")[0].split())[:200]
+            raise _bad(mapping, f"[tables.{table}] sql failed: {first}") from None
+        known = polars_schema(table)
+        unknown = [c for c in schema.names() if c not in known]
+        if unknown:
+            raise _bad(
+                mapping,
+                f"[tables.{table}] sql result column {unknown[0]!r} is not a column of {table} "
+                f"(expected some of {', '.join(known.names())})",
+                column=unknown[0],
+            )
+        fmt = spec.get("format")
+        exprs = []
+        for column in schema.names():
+            value = pl.col(column)
+            if fmt and schema[column] == pl.String:
+                if isinstance(known[column], pl.Date):
+                    value = pl.coalesce([parse_date(value, formats=[fmt]).cast(pl.String), value])
+                elif isinstance(known[column], pl.Datetime):
+                    parsed = parse_datetime(value, formats=[fmt])
+                    value = pl.coalesce([parsed.dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ"), value])
+            exprs.append(value.alias(column))
+        rows = _as_text(result.select(exprs), table)
+        rows = rows.sort(rows.collect_schema().names(), nulls_last=True)
+        annotated = rows.with_columns(
+            pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(ROW),
+            pl.lit(None, pl.String).alias(REASON),
+        )
+        plan.objects.append(
+            SourceObject(
+                f"sql_{table}", "sql", annotated, None, [Part(table, table, annotated, rows)]
+            )
+        )
 
 
 def _source_column(
@@ -148,7 +326,10 @@ def plan_mapped(mapping: Path) -> IngestPlan:
     mapping = Path(mapping)
     tables = load_mapping(mapping)
     plan = IngestPlan("mapped", extra={"mapping": str(mapping)})
+    _plan_sql_tables(mapping, tables, plan)
     for table, spec in tables.items():
+        if "sql" in spec:
+            continue
         path = (mapping.parent / str(spec["file"])).resolve()
         if not path.is_file():
             raise _bad(mapping, f"[tables.{table}] file {spec['file']!r} not found")
