@@ -167,6 +167,10 @@ activity_type = "kind"
             "[tables.reps] has sql and 'file'",
         ),
         (lambda t: t.replace("[sources]", "[sourcez]"), "unknown section [sourcez]"),
+        (
+            lambda t: t.replace("FROM deals\nUNION", "FROM read_csv('/etc/hosts')\nUNION"),
+            "sql may only read the mapping's [sources], not read_csv(...)",
+        ),
     ],
 )
 def test_sql_mapping_errors_are_one_line_naming_the_file(tmp_path: Path, edit, message) -> None:

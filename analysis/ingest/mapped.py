@@ -66,6 +66,8 @@ from analysis.ingest.common import (
 )
 
 _FILE = "_source_file"
+#: polars SQL table functions that read files: queries read only the named sources
+_FILE_FUNCTIONS = re.compile(r"\b(read|scan)_[a-z_]+\s*\(", re.IGNORECASE)
 _TABLE_KEYS = {"file", "columns", "format", "delimiter", "encoding"}
 _SQL_KEYS = {"sql", "format"}
 _SOURCE_KEYS = {"file", "delimiter", "encoding"}
@@ -166,6 +168,12 @@ def _check_sql_table(
         raise _bad(mapping, f"[tables.{name}] sql must be a non-empty SELECT query")
     if not sources:
         raise _bad(mapping, f"[tables.{name}] uses sql but the mapping has no [sources]")
+    reader = _FILE_FUNCTIONS.search(spec["sql"])
+    if reader:
+        raise _bad(
+            mapping,
+            f"[tables.{name}] sql may only read the mapping's [sources], not {reader.group(0)}...)",
+        )
 
 
 def source_files(mapping: Path, pattern: str) -> list[Path]:
