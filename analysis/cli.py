@@ -71,6 +71,12 @@ def _add_metric_options(p: argparse.ArgumentParser) -> None:
         default=70.0,
         help="heuristic hygiene score for trusted data (default 70)",
     )
+    p.add_argument(
+        "--stall-quantile",
+        type=float,
+        default=0.8,
+        help="heuristic: a deal is stalled above this quantile of its team's stage duration (default 0.8)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -176,6 +182,7 @@ def _run(args: argparse.Namespace) -> int:
             fatigue_threshold=args.fatigue_threshold,
             min_deals=args.min_deals,
             hygiene_threshold=args.hygiene_threshold,
+            stall_quantile=args.stall_quantile,
             progress=not args.quiet,
         )
         print(f"metrics for {run['period']['label']} written to {args.out}", file=sys.stderr)
@@ -200,6 +207,7 @@ def _run(args: argparse.Namespace) -> int:
                 "fatigue_threshold": args.fatigue_threshold,
                 "min_deals": args.min_deals,
                 "hygiene_threshold": args.hygiene_threshold,
+                "stall_quantile": args.stall_quantile,
             },
         )
     if args.command == "ingest":

@@ -66,6 +66,8 @@ def run_metrics(
     fatigue_threshold: int = 45,
     min_deals: int = 10,
     hygiene_threshold: float = 70.0,
+    stall_quantile: float = 0.8,
+    as_of: datetime | None = None,
     progress: bool = False,
     engine: str = "auto",
 ) -> dict[str, Any]:
@@ -120,6 +122,13 @@ def run_metrics(
             emit=emit,
             stages=stages,
         )
+        with stages.stage("process_audit"):
+            from analysis.metrics.stages import process_audit
+
+            for name, table in process_audit(
+                clean, as_of=as_of, stall_quantile=stall_quantile, taxonomy=taxonomy
+            ).items():
+                emit(name, table)
         _decision_stack(
             clean,
             reps,
@@ -145,6 +154,7 @@ def run_metrics(
                 "fatigue_threshold": fatigue_threshold,
                 "min_deals": min_deals,
                 "hygiene_threshold": hygiene_threshold,
+                "stall_quantile": stall_quantile,
             },
             "teams": teams,
             "tables": dict(sorted(written.items())),

@@ -54,6 +54,11 @@ METRIC_REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "handoffs": ("meetings", "activities"),
     "skill_gaps": ("opportunities",),
     "hygiene": (),  # computed from whichever of opportunities/activities exist
+    # process audit (analysis/metrics/stages.py); close_date_changes is optional there
+    "stage_durations": ("stage_history", "opportunities"),
+    "stage_conversion": ("stage_history", "opportunities"),
+    "stalled_deals": ("stage_history", "opportunities"),
+    "pipeline_exceptions": ("stage_history", "opportunities"),
 }
 _ROW = "__row"
 _PARSED = "__p_"
