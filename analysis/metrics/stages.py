@@ -51,7 +51,6 @@ from analysis.metrics import exprs
 
 __all__ = [
     "StageOrder",
-    "data_as_of",
     "km_summary",
     "pipeline_exceptions",
     "spells",
@@ -125,25 +124,6 @@ def read_stage_config(taxonomy: str | Path | None) -> StageOrder | None:
             raise BadInputError(f"[stages] {key} must be a list of stage names", file=taxonomy)
         lists[key] = tuple(value)
     return StageOrder(tuple(order), lists["won"], lists["lost"], source="taxonomy")
-
-
-def data_as_of(*frames: tuple[pl.LazyFrame | None, str]) -> datetime:
-    """The latest of the given timestamp columns, never later than now (fallback as-of).
-
-    Examples
-    --------
-    >>> lf = pl.LazyFrame({"t": [datetime(2026, 7, 1, tzinfo=UTC)]})
-    >>> data_as_of((lf, "t")).isoformat()
-    '2026-07-01T00:00:00+00:00'
-    """
-    now = datetime.now(UTC)
-    latest = [
-        frame.select(pl.col(column).max()).collect().item()
-        for frame, column in frames
-        if frame is not None
-    ]
-    latest = [t for t in latest if t is not None]
-    return min(max(latest), now) if latest else now
 
 
 def _lit_ts(value: datetime) -> pl.Expr:
@@ -802,7 +782,7 @@ def process_audit(
 
     Needs ``opportunities`` and ``stage_history``; ``close_date_changes`` is optional
     (without it pushes and past-due are null). ``as_of`` defaults to the latest timestamp
-    of these tables (never later than now). Returns name -> table.
+    in the data (:func:`analysis.periods.data_as_of`). Returns name -> table.
     """
     opps, history = clean.get("opportunities"), clean.get("stage_history")
     if opps is None or history is None:
