@@ -793,7 +793,9 @@ def process_audit(
         raise BadInputError(f"--stall-quantile must be between 0 and 1, got {stall_quantile}")
     changes = clean.get("close_date_changes")
     if as_of is None:
-        as_of = data_as_of((opps, "created_at"), (history, "entered_at"), (changes, "changed_at"))
+        from analysis.periods import data_as_of
+
+        as_of = data_as_of(clean)
     reps = clean["reps"]
     order = stage_order(history, opps, as_of=as_of, config=read_stage_config(taxonomy))
     spell_table = spells(history, opps, reps, as_of=as_of, order=order).collect()
