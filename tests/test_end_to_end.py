@@ -236,8 +236,17 @@ def test_missing_optional_tables_are_unavailable_not_zero(sample_dir: Path, tmp_
         "bdr_funnel": ["meetings", "opportunities"],
         "handoffs": ["meetings"],
         "skill_gaps": ["opportunities"],
+        **{
+            name: ["stage_history", "opportunities"]
+            for name in (
+                "stage_durations",
+                "stage_conversion",
+                "stalled_deals",
+                "pipeline_exceptions",
+            )
+        },
     }
-    for name in ("bdr_funnel", "handoffs", "skill_gaps"):
+    for name in ("bdr_funnel", "handoffs", "skill_gaps", "stage_durations", "stalled_deals"):
         assert not (out / f"{name}.parquet").exists()
     assert (out / "decisions.parquet").exists() and (out / "hygiene.parquet").exists()
 

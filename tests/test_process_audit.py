@@ -163,7 +163,8 @@ def test_conversion_adds_up_with_wilson_intervals(audit) -> None:
     assert (total == conv["entered"]).all()
     decided = conv.filter(pl.col("entered") > pl.col("open"))
     assert ((decided["ci_low"] <= decided["share_advanced"]) & (decided["share_advanced"] <= decided["ci_high"])).all()  # fmt: skip
-    first = conv.filter(pl.col("team") == "all").sort("stage_rank")
+    assert "all" not in set(conv["team"])
+    first = conv.filter(pl.col("team") == "EMEA").sort("stage_rank")
     assert first["stage"].to_list() == ["Prospecting", "Qualification", "Proposal", "Negotiation"]
 
 
@@ -401,3 +402,74 @@ def test_mapped_ingest_can_fill_close_date_changes(tmp_path) -> None:
     assert (
         report["validation"]["close_date_changes"]["clean_rows"] == 2
     )  # text parsed by validation
+
+
+# ------------------------------------------------------------------ report and notebook
+def _run_notebook(name: str, out: Path, **parameters: object) -> dict:
+    import jupytext
+    import papermill as pm
+
+    root = Path(__file__).resolve().parents[1]
+    pm.execute_notebook(
+        jupytext.read(root / "notebooks" / f"{name}.py"),
+        str(out),
+        parameters=parameters,
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(root),
+        shutdown_kernel="immediate",
+    )
+    return json.loads(out.read_text())
+
+
+def _outputs(nb: dict) -> tuple[str, int, list]:
+    text, pngs, errors = [], 0, []
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            text.append("".join(cell["source"]))
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            text.append("".join(data.get("text/markdown", "")) + "".join(data.get("text/html", "")))
+            pngs += "image/png" in data
+            if out["output_type"] == "error":
+                errors.append(out)
+    return "\n".join(text), pngs, errors
+
+
+def test_team_report_shows_where_deals_stall(sample_metrics: Path, planted, tmp_path) -> None:
+    block = planted["process_audit"]
+    team = block["slow_stage"]["team"]
+    nb = _run_notebook(
+        "team_quarterly", tmp_path / "r.ipynb", metrics_dir=str(sample_metrics), team=team
+    )
+    text, pngs, errors = _outputs(nb)
+    assert errors == []
+    section = text[text.index("## 6. Where deals stall") : text.index("## 7. Definitions")]
+    assert f"sit longest in **{block['slow_stage']['stage']}**" in section
+    assert "Kaplan" in section and "share advanced" in section
+    assert "Exceptions: open deals a manager should look at, by AE" in section
+    # every flagged deal of the team is listed, under its AE's name
+    stalled = pl.read_parquet(sample_metrics / "stalled_deals.parquet").filter(
+        pl.col("team") == team
+    )
+    flagged = stalled.filter(
+        pl.col("stalled") | (pl.col("close_date_pushes") >= 2) | pl.col("past_due")
+    )
+    assert flagged.height >= 3
+    for deal in flagged["opportunity_id"]:
+        assert f">{deal}<" in section
+    reps = pl.read_parquet(sample_metrics / "clean" / "reps.parquet")
+    owners = reps.filter(pl.col("rep_id").is_in(flagged["owner_id"].unique().implode()))
+    for name in owners["name"]:
+        assert f">{name}<" in section  # the AE by name
+    assert pngs >= 1
+
+
+def test_pipeline_audit_notebook_runs(sample_metrics: Path, tmp_path) -> None:
+    nb = _run_notebook(
+        "pipeline_audit", tmp_path / "a.ipynb", metrics_dir=str(sample_metrics), team="EMEA"
+    )
+    text, pngs, errors = _outputs(nb)
+    assert errors == []
+    assert "sit longest in" in text and pngs == 1
+    assert "closed_not_in_history" in text and "pushed_twice_or_more" in text

@@ -58,6 +58,7 @@ __all__ = [
     "stage_durations",
     "stage_hygiene",
     "stage_order",
+    "stage_survival",
     "stalled_deals",
 ]
 
@@ -437,8 +438,72 @@ def stage_durations(
     return table.sort(pl.col("team") == ALL, "team", "stage_rank")
 
 
+def stage_survival(spell_table: pl.LazyFrame, *, max_points: int = 120) -> pl.DataFrame:
+    """Kaplan–Meier curves of time in stage, per team and stage (plus ``all``), for plots.
+
+    Columns ``team, stage, stage_rank, days, survival`` (share of entries still in the
+    stage after ``days``), at most ``max_points`` steps per curve (thinned evenly), each
+    curve starting at ``(0, 1)``.
+
+    Examples
+    --------
+    >>> sp = pl.LazyFrame({"team": ["T"] * 3, "stage": ["A"] * 3, "stage_rank": [0] * 3,
+    ...     "days": [1.0, 2.0, 5.0], "exited": [True, True, False]})
+    >>> stage_survival(sp).filter(pl.col("team") == "T")["survival"].round(3).to_list()
+    [1.0, 0.667, 0.333]
+    """
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    cells = spell_table.select("team", "stage", "stage_rank", "days", "exited").collect()
+    both = pl.concat(
+        [cells.filter(pl.col("team").is_not_null()), cells.with_columns(pl.lit(ALL).alias("team"))],
+        how="vertical_relaxed",
+    )
+    parts = []
+    for (team, stage, stage_rank), cell in both.sort("team", "stage_rank").group_by(
+        "team", "stage", "stage_rank", maintain_order=True
+    ):
+        exited = cell["exited"].cast(pl.Int8).to_numpy()
+        if not exited.any():
+            continue
+        sf = SurvfuncRight(cell["days"].to_numpy(), exited)
+        times, surv = np.asarray(sf.surv_times), np.asarray(sf.surv_prob)
+        if len(times) > max_points:
+            keep = np.unique(np.linspace(0, len(times) - 1, max_points).round().astype(int))
+            times, surv = times[keep], surv[keep]
+        parts.append(
+            pl.DataFrame(
+                {
+                    "team": team,
+                    "stage": stage,
+                    "stage_rank": stage_rank,
+                    "days": np.concatenate([[0.0], times]),
+                    "survival": np.concatenate([[1.0], surv]),
+                },
+                schema={
+                    "team": pl.String,
+                    "stage": pl.String,
+                    "stage_rank": pl.Int64,
+                    "days": pl.Float64,
+                    "survival": pl.Float64,
+                },
+            )
+        )
+    if not parts:
+        return pl.DataFrame(
+            schema={
+                "team": pl.String,
+                "stage": pl.String,
+                "stage_rank": pl.Int64,
+                "days": pl.Float64,
+                "survival": pl.Float64,
+            }
+        )
+    return pl.concat(parts)
+
+
 def stage_conversion(spell_table: pl.LazyFrame, *, alpha: float = 0.05) -> pl.LazyFrame:
-    """Per team and stage (plus ``all``): how the entries into each stage ended.
+    """Per team and stage: how the entries into each stage ended.
 
     ``share_advanced = advanced / (entered - open)`` with a Wilson interval; null when
     no entry has ended yet.
@@ -448,7 +513,7 @@ def stage_conversion(spell_table: pl.LazyFrame, *, alpha: float = 0.05) -> pl.La
     >>> sp = pl.LazyFrame({"team": ["T"] * 3, "stage": ["A"] * 3, "stage_rank": [0] * 3,
     ...     "outcome": ["advanced", "lost", "open"]})
     >>> stage_conversion(sp).collect().select("team", "entered", "share_advanced").rows()
-    [('T', 3, 0.5), ('all', 3, 0.5)]
+    [('T', 3, 0.5)]
     """
     aggs = [
         pl.len().cast(pl.Int64).alias("entered"),
@@ -460,12 +525,9 @@ def stage_conversion(spell_table: pl.LazyFrame, *, alpha: float = 0.05) -> pl.La
     per_team = spell_table.filter(pl.col("team").is_not_null()).group_by(
         "team", "stage", "stage_rank"
     )
-    everyone = spell_table.with_columns(pl.lit(ALL).alias("team")).group_by(
-        "team", "stage", "stage_rank"
-    )
     low, high = exprs.wilson_bounds("advanced", "decided", alpha=alpha)
     return (
-        pl.concat([per_team.agg(aggs), everyone.agg(aggs)], how="vertical_relaxed")
+        per_team.agg(aggs)
         .with_columns((pl.col("entered") - pl.col("open")).alias("decided"))
         .with_columns(exprs.ratio("advanced", "decided").alias("share_advanced"), low, high)
         .select(
@@ -482,7 +544,7 @@ def stage_conversion(spell_table: pl.LazyFrame, *, alpha: float = 0.05) -> pl.La
             "ci_low",
             "ci_high",
         )
-        .sort(pl.col("team") == ALL, "team", "stage_rank")
+        .sort("team", "stage_rank")
     )
 
 
@@ -564,15 +626,7 @@ def stalled_deals(
             pl.col("closed_at").cast(pl.Datetime("us")).dt.replace_time_zone("UTC") > as_of_lit
         ).fill_null(False)
     )
-    people = (
-        reps.select(pl.col("rep_id").alias("owner_id"), pl.col("team").cast(pl.String), "name")
-        if "name" in reps.collect_schema().names()
-        else reps.select(
-            pl.col("rep_id").alias("owner_id"),
-            pl.col("team").cast(pl.String),
-            pl.lit(None, pl.String).alias("name"),
-        )
-    )
+    people = reps.select(pl.col("rep_id").alias("owner_id"), pl.col("team").cast(pl.String))
     deals = (
         opportunities.filter(open_at)
         .select("opportunity_id", "owner_id", "stage", "created_at")
@@ -605,7 +659,6 @@ def stalled_deals(
         .select(
             "opportunity_id",
             "owner_id",
-            pl.col("name").alias("owner_name"),
             "team",
             "stage",
             "stage_entered_at",
@@ -621,38 +674,38 @@ def stalled_deals(
     )
 
 
-def pipeline_exceptions(stalled: pl.LazyFrame) -> pl.LazyFrame:
+def pipeline_exceptions(stalled: pl.LazyFrame, reps: pl.LazyFrame | None = None) -> pl.LazyFrame:
     """Per rep owning open deals: ``open_deals``, ``stalled``, ``pushed_twice_or_more``, ``past_due``.
 
     A count is null when none of the rep's deals has evidence for the flag (e.g. no close
-    dates at all), never 0.
+    dates at all), never 0. ``name`` is the rep's name from ``reps`` (when given).
 
     Examples
     --------
-    >>> s = pl.LazyFrame({"owner_id": ["r", "r"], "owner_name": ["Ann", "Ann"], "team": ["T", "T"],
+    >>> s = pl.LazyFrame({"owner_id": ["r", "r"], "team": ["T", "T"],
     ...     "stalled": [True, None], "close_date_pushes": [2, 0], "past_due": [False, True]})
-    >>> pipeline_exceptions(s).collect().row(0)
+    >>> reps = pl.LazyFrame({"rep_id": ["r"], "name": ["Ann"], "team": ["T"]})
+    >>> pipeline_exceptions(s, reps).collect().row(0)
     ('r', 'Ann', 'T', 2, 1, 1, 1)
     """
 
     def count(flag: pl.Expr) -> pl.Expr:
         return pl.when(flag.count() > 0).then(flag.fill_null(False).sum().cast(pl.Int64))
 
-    return (
-        stalled.group_by(pl.col("owner_id").alias("rep_id"))
-        .agg(
-            pl.col("owner_name").first().alias("name"),
-            pl.col("team").first(),
-            pl.len().cast(pl.Int64).alias("open_deals"),
-            count(pl.col("stalled")).alias("stalled"),
-            count(pl.col("close_date_pushes") >= 2).alias("pushed_twice_or_more"),
-            count(pl.col("past_due")).alias("past_due"),
-        )
-        .select(
-            "rep_id", "name", "team", "open_deals", "stalled", "pushed_twice_or_more", "past_due"
-        )
-        .sort("team", "rep_id")
+    out = stalled.group_by(pl.col("owner_id").alias("rep_id")).agg(
+        pl.col("team").first(),
+        pl.len().cast(pl.Int64).alias("open_deals"),
+        count(pl.col("stalled")).alias("stalled"),
+        count(pl.col("close_date_pushes") >= 2).alias("pushed_twice_or_more"),
+        count(pl.col("past_due")).alias("past_due"),
     )
+    if reps is not None and "name" in reps.collect_schema().names():
+        out = out.join(reps.select("rep_id", "name"), on="rep_id", how="left")
+    else:
+        out = out.with_columns(pl.lit(None, pl.String).alias("name"))
+    return out.select(
+        "rep_id", "name", "team", "open_deals", "stalled", "pushed_twice_or_more", "past_due"
+    ).sort("team", "rep_id")
 
 
 def stage_hygiene(
@@ -765,6 +818,7 @@ def stage_hygiene(
 PROCESS_TABLES = (
     "stage_durations",
     "stage_conversion",
+    "stage_survival",
     "stalled_deals",
     "pipeline_exceptions",
     "stage_hygiene",
@@ -811,7 +865,8 @@ def process_audit(
     return {
         "stage_durations": durations,
         "stage_conversion": stage_conversion(spell_table.lazy()),
+        "stage_survival": stage_survival(spell_table.lazy()),
         "stalled_deals": stalled,
-        "pipeline_exceptions": pipeline_exceptions(stalled.lazy()),
+        "pipeline_exceptions": pipeline_exceptions(stalled.lazy(), reps),
         "stage_hygiene": stage_hygiene(history, opps, reps, as_of=as_of, order=order),
     }

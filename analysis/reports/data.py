@@ -52,6 +52,13 @@ EAGER_TABLES = (
     "handoff_summary",
     "skill_gaps",
     "hygiene",
+    # process audit (analysis/metrics/stages.py)
+    "stage_durations",
+    "stage_survival",
+    "stage_conversion",
+    "stalled_deals",
+    "pipeline_exceptions",
+    "stage_hygiene",
 )
 
 #: metric table -> canonical input tables it needs (used for "not available" notes
@@ -69,6 +76,17 @@ TABLE_NEEDS: dict[str, tuple[str, ...]] = {
     "handoff_summary": ("meetings", "activities"),
     "skill_gaps": ("opportunities",),
     "hygiene": ("opportunities", "activities"),
+    **dict.fromkeys(
+        (
+            "stage_durations",
+            "stage_survival",
+            "stage_conversion",
+            "stalled_deals",
+            "pipeline_exceptions",
+            "stage_hygiene",
+        ),
+        ("opportunities", "stage_history"),
+    ),
 }
 
 
@@ -304,7 +322,7 @@ def _filter_team(df: pl.DataFrame, name: str, team: str | None) -> pl.DataFrame:
     if team is None or "team" not in df.columns:
         return df
     keep = pl.col("team") == team
-    if name == "fatigue":  # keep the all-teams row for comparison
+    if name in ("fatigue", "stage_durations", "stage_survival"):  # keep the all-teams rows
         keep = keep | (pl.col("team") == "all")
     return df.filter(keep)
 
