@@ -235,14 +235,17 @@ def test_missing_optional_tables_are_unavailable_not_zero(sample_dir: Path, tmp_
     assert quality["unavailable"] == {
         "bdr_funnel": ["meetings", "opportunities"],
         "handoffs": ["meetings"],
+        "handoff_summary": ["meetings"],
         "skill_gaps": ["opportunities"],
         **{
-            name: ["stage_history", "opportunities"]
+            name: ["opportunities", "stage_history"]
             for name in (
                 "stage_durations",
                 "stage_conversion",
+                "stage_survival",
                 "stalled_deals",
                 "pipeline_exceptions",
+                "stage_hygiene",
             )
         },
     }

@@ -47,6 +47,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from analysis.config import DEFAULTS
 from analysis.metrics import exprs
 
 __all__ = [
@@ -66,7 +67,7 @@ DAY_S = 86_400.0
 ALL = "all"
 #: Exits below which a stage's quantile is not estimated (null, never a guess).
 MIN_EXITS = 10
-STALL_QUANTILE = 0.8
+STALL_QUANTILE = DEFAULTS.stall_quantile
 
 
 @dataclass(frozen=True)
