@@ -77,8 +77,8 @@ def progress(*, enabled: bool = True, **kwargs: Any) -> Any:
     --------
     >>> with progress(total=2, desc="demo", enabled=False) as bar:
     ...     bar.update(2)
-    >>> bar.n
-    2
+    >>> bar.disable
+    True
     """
     from tqdm.auto import tqdm
 
