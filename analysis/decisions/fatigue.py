@@ -277,7 +277,9 @@ def fatigue_tables(
                 hour_adjusted=has_hour,
             )
         )
-        curves.append(_adjusted_curve(team, reps.subset(mask), bin_width=bin_width))
+        est = rows[-1]["threshold_estimate"]
+        step = None if est is None else int(np.flatnonzero(cands == est)[0])
+        curves.append(_adjusted_curve(team, reps.subset(mask), bin_width=bin_width, step=step))
     fatigue_frame = pl.DataFrame(rows, schema=FATIGUE_SCHEMA)
     adjusted = pl.concat(curves) if curves else None
     curve = (
@@ -771,8 +773,43 @@ def _bootstrap(
     return int(t_low), int(t_high), float(s_low), float(s_high)
 
 
-def _adjusted_curve(team: str, reps: _Reps, *, bin_width: int) -> pl.DataFrame:
-    """Within-rep-day, same-hour quality per ``seq_in_day`` bin, centred on the overall share."""
+def _hour_effects(reps: _Reps, *, step: int | None) -> np.ndarray:
+    """Clock-hour effects from the verdict's own model: the step at candidate index ``step``
+    (shape ``threshold``) or the smooth quadratic, each with hours, within rep-day.
+
+    Bins and hours together leave a near-collinear direction (within a day the position
+    rises with the clock), so the curve takes its hour effects from this one-shape model.
+    """
+    n_small = 3 + reps.n_hours
+    gram = reps.gram[:, :n_small, :n_small].sum(axis=0)
+    hours = [h for h in range(_H0, n_small) if gram[h, h] > 1e-9]
+    if step is None:
+        cols = [_L, _Q, *hours]
+        block = gram[np.ix_(cols, cols)]
+        rhs = gram[cols, _Y]
+    else:
+        cross = reps.cross.sum(axis=0)[step]
+        var = reps.step_var.sum(axis=0)[step]
+        size = 1 + len(hours)
+        block = np.zeros((size, size))
+        block[0, 0] = var
+        block[0, 1:] = block[1:, 0] = cross[hours]
+        block[1:, 1:] = gram[np.ix_(hours, hours)]
+        rhs = np.r_[cross[_Y], gram[hours, _Y]]
+    coef = np.linalg.lstsq(block, rhs, rcond=None)[0]
+    gamma = np.zeros(reps.n_hours)
+    gamma[np.array(hours, dtype=np.int64) - _H0] = coef[-len(hours) :] if hours else []
+    return gamma
+
+
+def _adjusted_curve(
+    team: str, reps: _Reps, *, bin_width: int, step: int | None = None
+) -> pl.DataFrame:
+    """Within-rep-day, same-hour quality per ``seq_in_day`` bin, centred on the overall share.
+
+    The hour effects come from the verdict's model (:func:`_hour_effects`); the bins are
+    then fitted to the within rep-day outcome net of them.
+    """
     n_small = 3 + reps.n_hours
     gram = reps.gram.sum(axis=0)
     bin_n = reps.bin_n.sum(axis=0)
@@ -781,9 +818,11 @@ def _adjusted_curve(team: str, reps: _Reps, *, bin_width: int) -> pl.DataFrame:
     schema = {"team": pl.String, "seq_from": pl.Int64, "adjusted_quality": pl.Float64}
     if total == 0:
         return pl.DataFrame(schema=schema)
-    cols = list(range(_H0, gram.shape[0]))  # hours and bins
-    coef = np.linalg.pinv(gram[np.ix_(cols, cols)], rcond=1e-10, hermitian=True) @ gram[cols, _Y]
-    effect = coef[n_small - _H0 :]
+    gamma = _hour_effects(reps, step=step)
+    bins = list(range(n_small, gram.shape[0]))
+    hours = list(range(_H0, n_small))
+    rhs = gram[bins, _Y] - gram[np.ix_(bins, hours)] @ gamma
+    effect = np.linalg.lstsq(gram[np.ix_(bins, bins)], rhs, rcond=None)[0]
     diag = np.diag(gram)[n_small:]
     known = (bin_n > 0) & (diag > 1e-9)
     known[-1] = False  # the overflow bin past SEQ_CAP

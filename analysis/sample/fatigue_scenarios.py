@@ -171,3 +171,45 @@ def simulate_decisions(
         local_hour="local_hour",
         quality=pl.when("_bearing").then(pl.col("_good")),
     )
+
+
+# ------------------------------------------------------------------ the sample data's confound
+#: The sample team with no fatigue step, only the confounds (``decision-stack sample-data``).
+SAMPLE_CONFOUND_TEAM = "APAC"
+#: Its confounds: busy days worse (logit per SD of the rep's daily count), late afternoons worse.
+SAMPLE_CONFOUNDS = {"day_logit": -0.3, "late_logit": -0.6, "late_from_hour": LATE_FROM_HOUR}
+
+
+def sample_quality_probability(
+    p: np.ndarray,
+    confounded: np.ndarray,
+    *,
+    rep: np.ndarray,
+    local_day: np.ndarray,
+    local_hour: np.ndarray,
+) -> np.ndarray:
+    """The sample's positive probability with the confound team's busy-day and late-afternoon
+    shifts (:data:`SAMPLE_CONFOUNDS`) applied on the logit scale where ``confounded``.
+
+    ``p`` already holds each activity's probability (with or without the fatigue step);
+    the daily count is every activity of the rep's local day.
+
+    Examples
+    --------
+    >>> p = sample_quality_probability(np.full(3, 0.5), np.array([True, True, False]),
+    ...     rep=np.zeros(3, dtype=int), local_day=np.array([1, 2, 2]), local_hour=np.array([9, 17, 17]))
+    >>> p.round(3).tolist()
+    [0.605, 0.307, 0.5]
+    """
+    key = rep.astype(np.int64) * 1_000_000 + local_day.astype(np.int64)
+    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    shift = confound_logit(
+        counts[inverse],
+        rep.astype(np.int64),
+        local_hour,
+        day_logit=SAMPLE_CONFOUNDS["day_logit"],
+        late_logit=SAMPLE_CONFOUNDS["late_logit"],
+    )
+    clipped = np.clip(np.nan_to_num(p), 1e-6, 1 - 1e-6)
+    shifted = 1.0 / (1.0 + np.exp(-(np.log(clipped / (1 - clipped)) + shift)))
+    return np.where(confounded & np.isfinite(p), shifted, p)
