@@ -175,8 +175,8 @@ def figure(summary: list[dict[str, Any]], path: Path) -> None:
                 color = "#DD8452"  # gradual: a threshold call is a false positive too
             labels.append(f"{e['scenario']} ({e['row']})\n{key.split('_')[0]}")
             rates.append(rate["rate"])
-            lows.append(rate["rate"] - rate["ci_low"])
-            highs.append(rate["ci_high"] - rate["rate"])
+            lows.append(max(0.0, rate["rate"] - rate["ci_low"]))
+            highs.append(max(0.0, rate["ci_high"] - rate["rate"]))
             colors.append(color)
     x = range(len(rates))
     ax.bar(x, rates, color=colors, yerr=[lows, highs], capsize=2)
