@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 # The statsmodels fits are many and small: BLAS threads only contend with polars'
@@ -18,7 +19,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from analysis.errors import BadInputError
-from analysis.periods import Period, last_completed_quarter
+from analysis.periods import DEFAULT_OUTCOME_HORIZON_DAYS, Period, last_completed_quarter
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,6 +41,17 @@ def _period(args: argparse.Namespace) -> Period:
     return last_completed_quarter()
 
 
+def _as_of(args: argparse.Namespace) -> datetime | None:
+    """``--as-of`` parsed early, so a bad value exits 2 before any work."""
+    from analysis.periods import parse_as_of
+
+    if args.outcome_horizon_days < 1:
+        raise BadInputError(
+            f"--outcome-horizon-days must be at least 1, got {args.outcome_horizon_days}"
+        )
+    return parse_as_of(args.as_of) if args.as_of else None
+
+
 def _add_period(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quarter", help="e.g. 2026Q3 (default: the last completed quarter)")
     p.add_argument("--start", help="first day of the period (YYYY-MM-DD)")
@@ -47,29 +59,39 @@ def _add_period(p: argparse.ArgumentParser) -> None:
 
 
 def _add_metric_options(p: argparse.ArgumentParser) -> None:
+    from analysis.config import SETTINGS
+
     p.add_argument("--taxonomy", type=Path, help="decision taxonomy TOML replacing the default")
     p.add_argument(
         "--tz",
-        default="UTC",
+        default=SETTINGS["tz"].default,
         help="default IANA time zone for reps without one, and for meetings (default UTC)",
     )
+    for name, kind in (
+        ("fatigue_threshold", int),
+        ("min_deals", int),
+        ("hygiene_threshold", float),
+    ):
+        setting = SETTINGS[name]
+        label = "heuristic: " if setting.heuristic else ""
+        p.add_argument(
+            setting.flag,
+            type=kind,
+            default=setting.default,
+            help=f"{label}{setting.help} (default {setting.default:g})",
+        )
     p.add_argument(
-        "--fatigue-threshold",
-        type=int,
-        default=45,
-        help="heuristic daily decision limit (default 45)",
+        "--as-of",
+        dest="as_of",
+        help="when the data was exported (ISO datetime, UTC unless an offset is given); "
+        "default: the latest timestamp in the data, never later than now",
     )
     p.add_argument(
-        "--min-deals",
+        "--outcome-horizon-days",
         type=int,
-        default=10,
-        help="closed deals below which a rep is 'too few' (default 10)",
-    )
-    p.add_argument(
-        "--hygiene-threshold",
-        type=float,
-        default=70.0,
-        help="heuristic hygiene score for trusted data (default 70)",
+        default=DEFAULT_OUTCOME_HORIZON_DAYS,
+        help="days after booking within which a meeting's win counts "
+        f"(default {DEFAULT_OUTCOME_HORIZON_DAYS})",
     )
 
 
@@ -113,6 +135,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=None, help="parallel notebooks (default: CPU count)")
     _add_period(p)
     _add_metric_options(p)
+
+    p = sub.add_parser("tables", help="the registry of output tables: grain, needs, columns")
+    p.add_argument(
+        "--json", action="store_true", help="a JSON list of {name, grain, needs, columns}"
+    )
+    p.add_argument("--taxonomy", type=Path, help="taxonomy whose enum categories to show")
+
+    p = sub.add_parser(
+        "notebooks", help="write the analyst notebooks (jupytext .py) into a folder for JupyterLab"
+    )
+    p.add_argument("--to", type=Path, required=True, help="folder to write them into")
+    p.add_argument("--force", action="store_true", help="replace notebooks already there")
 
     p = sub.add_parser("ingest", help="turn CRM exports into a canonical dataset")
     src = p.add_subparsers(dest="source", required=True, parser_class=_Parser)
@@ -177,6 +211,8 @@ def _run(args: argparse.Namespace) -> int:
             min_deals=args.min_deals,
             hygiene_threshold=args.hygiene_threshold,
             progress=not args.quiet,
+            as_of=_as_of(args),
+            outcome_horizon_days=args.outcome_horizon_days,
         )
         print(f"metrics for {run['period']['label']} written to {args.out}", file=sys.stderr)
         for line in _metrics_summary(Path(args.out)):
@@ -200,11 +236,46 @@ def _run(args: argparse.Namespace) -> int:
                 "fatigue_threshold": args.fatigue_threshold,
                 "min_deals": args.min_deals,
                 "hygiene_threshold": args.hygiene_threshold,
+                "as_of": _as_of(args),
+                "outcome_horizon_days": args.outcome_horizon_days,
             },
         )
+    if args.command == "tables":
+        return _tables(args)
+    if args.command == "notebooks":
+        from analysis.reports.templates import write_notebooks
+
+        written = write_notebooks(args.to, force=args.force)
+        print(
+            f"{len(written)} notebooks written to {args.to}: "
+            + ", ".join(p.name for p in written)
+            + " (open them in JupyterLab with jupytext)",
+            file=sys.stderr,
+        )
+        return 0
     if args.command == "ingest":
         return _ingest(args)
     raise BadInputError(f"unknown command {args.command}")
+
+
+def _tables(args: argparse.Namespace) -> int:
+    """Print the registry of output tables (``--json``: machine-readable, on stdout)."""
+    import json
+
+    from analysis.decisions.taxonomy import load_taxonomy
+    from analysis.registry import manifest
+
+    entries = manifest(taxonomy=load_taxonomy(args.taxonomy) if args.taxonomy else None)
+    if args.json:
+        print(json.dumps(entries, indent=2))
+        return 0
+    for entry in entries:
+        print(f"{entry['name']}  (one row per {entry['grain']})")
+        print(f"  {entry['description']}")
+        print(f"  needs: {', '.join(entry['needs'])}; produced by {entry['producer']}")
+        for column in entry["columns"]:
+            print(f"    {column['name']}: {column['type']}")
+    return 0
 
 
 def _ingest(args: argparse.Namespace) -> int:

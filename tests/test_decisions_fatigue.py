@@ -222,3 +222,12 @@ def test_adjusted_curve_shows_the_planted_step(planted):
     before = curve.filter(pl.col("seq_to") <= 45)["adjusted_quality"].mean()
     after = curve.filter(pl.col("seq_from").is_between(46, 70))["adjusted_quality"].mean()
     assert after / before == pytest.approx(0.7, abs=0.05)
+
+
+def test_registry_lists_the_fatigue_columns_as_written():
+    from analysis import registry
+
+    fat = registry.TABLES["fatigue"].columns
+    assert [c for c in fat if c != "data_trusted"] == FATIGUE_SCHEMA.names()
+    assert list(registry.TABLES["fatigue_curve"].columns) == CURVE_SCHEMA.names()
+    assert "local_hour" in registry.TABLES["decisions"].columns

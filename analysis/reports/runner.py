@@ -23,9 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from analysis.config import THRESHOLD_KEYS, run_thresholds
 from analysis.errors import BadInputError
 from analysis.periods import Period
 from analysis.reports.data import team_slug
+from analysis.reports.templates import notebook_dir
 
 __all__ = [
     "NOTEBOOK_DIR",
@@ -37,8 +39,9 @@ __all__ = [
     "write_index",
 ]
 
-#: where the notebook templates live (``notebooks/`` next to the ``analysis`` package)
-NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+#: where the notebook templates live: the checkout's ``notebooks/``, else inside the
+#: installed package (``analysis.templates``; see ``analysis.reports.templates``)
+NOTEBOOK_DIR = notebook_dir()
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -303,7 +306,7 @@ Thresholds (heuristics): {thr or "—"}.</p>
 <table>
 <thead><tr><th>Team</th><th>Status</th><th>Notebook</th><th>Hygiene (✓ trusted, ⚠ not)</th>
 <th>Decisions / rep-day (median)</th><th>Flagged BDRs</th><th>Handoffs within 24 h</th>
-<th>Top performer win rate</th></tr></thead>
+<th>Top performer win rate (shrunk)</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody></table>
@@ -406,9 +409,7 @@ def run_reports(
         "quarter": period.label,
         "as_of": "",
         "tz": "UTC",
-        "fatigue_threshold": 45,
-        "min_deals": 10,
-        "hygiene_threshold": 70.0,
+        **run_thresholds(),
         "summary_path": "",
     }
     check_parameters(nb, base_params, name=f"notebook template {template!r}")
@@ -428,10 +429,8 @@ def run_reports(
         run = json.loads(run_file.read_text())
     out.mkdir(parents=True, exist_ok=True)
 
-    thresholds = dict(run.get("thresholds") or {})
-    for key in ("fatigue_threshold", "min_deals", "hygiene_threshold"):
-        if key not in thresholds and key in options:
-            thresholds[key] = options[key]
+    thresholds = run_thresholds(**{k: options.get(k) for k in THRESHOLD_KEYS})
+    thresholds.update(run.get("thresholds") or {})  # what the metrics were computed with
     chosen = _select_teams(_teams_of(metrics_path, run), teams)
     if not chosen:
         raise BadInputError("no teams to report on (reps has no team)", file=metrics_path)
@@ -449,9 +448,9 @@ def run_reports(
             "team": team,
             "as_of": str(run.get("as_of") or ""),
             "tz": str(run.get("tz") or options.get("tz") or "UTC"),
-            "fatigue_threshold": int(thresholds.get("fatigue_threshold", 45)),
-            "min_deals": int(thresholds.get("min_deals", 10)),
-            "hygiene_threshold": float(thresholds.get("hygiene_threshold", 70.0)),
+            "fatigue_threshold": int(thresholds["fatigue_threshold"]),
+            "min_deals": int(thresholds["min_deals"]),
+            "hygiene_threshold": float(thresholds["hygiene_threshold"]),
             "summary_path": str(summary.resolve()),
         }
         tasks.append(
