@@ -35,8 +35,12 @@ test: setup  ## the whole test suite (what CI runs)
 	bash scripts/postgres.sh install
 	$(BIN)/ruff check analysis tests notebooks benchmarks
 	$(BIN)/ruff format --check analysis tests notebooks benchmarks
-	$(BIN)/python -m pytest
-	$(MAKE) --no-print-directory wheel-test
+	@# the wheel test (mostly pip and kernel start-up waits) runs next to pytest
+	@bash scripts/wheel_test.sh $(BIN)/python > $(VENV)/wheel-test.log 2>&1 & wheel=$$!; \
+	  $(BIN)/python -m pytest; tests=$$?; \
+	  if wait $$wheel; then tail -n 1 $(VENV)/wheel-test.log; \
+	  else echo "wheel test failed:"; tail -n 40 $(VENV)/wheel-test.log; exit 1; fi; \
+	  exit $$tests
 
 wheel-test: setup  ## build the wheel, install it in a fresh venv, run sample-data + report elsewhere
 	bash scripts/wheel_test.sh $(BIN)/python
