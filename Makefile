@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (decision-stack)" >/dev/null
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
+	$(BIN)/python scripts/lab_settings.py $(VENV)
 	@touch $(STAMP)
 
 $(SAMPLE)/reps.csv: $(STAMP)
@@ -54,7 +55,7 @@ format:
 	$(BIN)/ruff check --fix analysis tests notebooks benchmarks
 
 lab: setup  ## open JupyterLab on the project environment
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 bench: setup  ## scale benchmark (see README)
 	$(BIN)/python benchmarks/run.py

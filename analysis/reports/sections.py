@@ -17,6 +17,7 @@ import polars as pl
 
 from analysis.config import DEFAULTS
 from analysis.reports import plots, tables
+from analysis.reports.checks import amount_warning
 from analysis.reports.data import MetricsBundle
 
 __all__ = [
@@ -464,6 +465,7 @@ def skill_gap_section(
         )
     else:
         out.append(f"No rep closed at least {floor} deals: nobody is compared (*too few*).")
+    out.append(amount_warning(gaps))
     out.append(plots.skill_gap_forest(gaps, team=bundle.team))
     out.append(tables.skill_gap_table(gaps))
     return out

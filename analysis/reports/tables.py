@@ -1,28 +1,45 @@
-"""Formatted tables for the report notebooks.
+"""Formatted tables for the report notebooks, built with great_tables.
 
-Formatting rules, the same everywhere: shares as whole percentages, counts with
-thousands separators, an estimate with its interval as ``31% (24–39%)``, ``too few``
-where the evidence is below the floor, and ``—`` for null (no evidence, never 0).
-Builders take polars or pandas frames and return a pandas ``Styler`` of strings.
+Formatting rules live in :mod:`analysis.reports.formatting` (re-exported here): shares
+as whole percentages, counts with thousands separators, an estimate with its interval as
+``31% (24–39%)``, ``too few`` where the evidence is below the floor, and ``—`` for null
+(no evidence, never 0). Builders take polars (or pandas) frames, build a frame of display
+strings, and return a :class:`Table`: great_tables renders it (every value and label
+escaped), with transparent backgrounds and inherited text colour so it reads in light
+and dark themes alike. ``Table.data`` is the frame of display strings.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 import polars as pl
-from pandas.io.formats.style import Styler
+
+from analysis.reports.formatting import (
+    NULL,
+    TOO_FEW,
+    fmt_count,
+    fmt_interval,
+    fmt_num,
+    fmt_p,
+    fmt_pct,
+    is_missing,
+)
 
 __all__ = [
     "NULL",
+    "TOO_FEW",
+    "Table",
     "bdr_funnel_table",
     "definitions_table",
     "fatigue_table",
     "fmt_count",
     "fmt_interval",
     "fmt_num",
+    "fmt_p",
     "fmt_pct",
     "handoff_table",
     "hygiene_table",
@@ -34,102 +51,85 @@ __all__ = [
     "unmatched_shapes_table",
 ]
 
-NULL = "—"
-TOO_FEW = "too few"
-_CSS = [
-    {
-        "selector": "",
-        "props": "border-collapse: collapse; font-size: 0.9em; margin: 0.4em 0 1em 0;",
-    },
-    {
-        "selector": "th",
-        "props": "text-align: left; padding: 4px 10px; border-bottom: 2px solid #444;"
-        "background: #f3f3f3;",
-    },
-    {
-        "selector": "td",
-        "props": "text-align: right; padding: 3px 10px; border-bottom: 1px solid #ddd;",
-    },
-    {"selector": "td:first-child", "props": "text-align: left;"},
-    {
-        "selector": "caption",
-        "props": "caption-side: top; text-align: left; font-weight: bold;padding: 4px 0;",
-    },
-]
+_IDS = itertools.count(1)
 
 
 def _missing(x: Any) -> bool:
-    if x is None:
-        return True
-    try:
-        return bool(pd.isna(x))
-    except (TypeError, ValueError):
-        return False
+    return is_missing(x)
 
 
-def fmt_pct(x: Any, digits: int = 0) -> str:
-    """A share (0-1) as a percentage; null as ``—``.
+class Table:
+    """A report table: display strings (``data``) rendered by great_tables.
 
     Examples
     --------
-    >>> fmt_pct(0.314), fmt_pct(None), fmt_pct(0.0), fmt_pct(0.0512, 1)
-    ('31%', '—', '0%', '5.1%')
+    >>> t = Table(pd.DataFrame({"Rep": ["<b>Ana</b>"], "n": ["3"]}), caption="Reps")
+    >>> html = t.to_html()
+    >>> "&lt;b&gt;Ana&lt;/b&gt;" in html, "<b>Ana" in html
+    (True, False)
     """
-    return NULL if _missing(x) else f"{_pct_number(x, digits)}%"
+
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        caption: str | None = None,
+        *,
+        left: Sequence[str] = (),
+    ) -> None:
+        self.data = data
+        self.caption = caption
+        self._left = list(left)
+        self._id = f"ds-table-{next(_IDS)}"
+
+    @property
+    def gt(self) -> Any:
+        """The great_tables ``GT`` object (escapes values and labels by default)."""
+        from great_tables import GT, style
+
+        frame = pl.from_pandas(self.data.astype(str).reset_index(drop=True), include_index=False)
+        frame = frame.rename({c: str(c) for c in frame.columns})
+        table = GT(frame, id=self._id)
+        if self.caption:
+            table = table.tab_header(title=self.caption)
+        table = table.tab_options(
+            table_background_color="transparent",
+            heading_background_color="transparent",
+            column_labels_background_color="transparent",
+            table_font_size="90%",
+            heading_align="left",
+            heading_title_font_size="105%",
+            table_margin_left="0px",
+            column_labels_font_weight="bold",
+            data_row_padding="3px",
+        )
+        columns = frame.columns
+        if columns:
+            left = [c for c in columns if c in self._left] or columns[:1]
+            table = table.cols_align("left", columns=left)
+            rest = [c for c in columns if c not in left]
+            if rest:
+                table = table.cols_align("right", columns=rest)
+            table = table.tab_style(style.text(v_align="top"), locations=_body())
+        return table.opt_css(
+            f"#{self._id} .gt_table, #{self._id} .gt_table * "
+            "{ color: inherit !important; background-color: transparent !important; }"
+        )
+
+    def to_html(self) -> str:
+        """The table as an HTML fragment."""
+        return self.gt.as_raw_html()
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def __repr__(self) -> str:
+        return f"Table({self.caption!r}, {len(self.data)} rows)"
 
 
-def _pct_number(x: Any, digits: int) -> str:
-    value = float(x) * 100
-    if abs(value) < 0.5 * 10**-digits:  # no "-0%" from floating-point dust
-        value = 0.0
-    return f"{value:.{digits}f}"
+def _body() -> Any:
+    from great_tables import loc
 
-
-def fmt_num(x: Any, digits: int = 1) -> str:
-    """A number with ``digits`` decimals; null as ``—``.
-
-    Examples
-    --------
-    >>> fmt_num(3.14159), fmt_num(float("nan")), fmt_num(1234.5, 0)
-    ('3.1', '—', '1,234')
-    """
-    return NULL if _missing(x) else f"{float(x):,.{digits}f}"
-
-
-def fmt_count(x: Any) -> str:
-    """An integer count with thousands separators; null as ``—``.
-
-    Examples
-    --------
-    >>> fmt_count(12345), fmt_count(None), fmt_count(0)
-    ('12,345', '—', '0')
-    """
-    return NULL if _missing(x) else f"{int(x):,}"
-
-
-def fmt_interval(est: Any, low: Any, high: Any, *, pct: bool = True, digits: int = 0) -> str:
-    """``31% (24–39%)``; the estimate alone when the interval is missing; null as ``—``.
-
-    Examples
-    --------
-    >>> fmt_interval(0.31, 0.24, 0.39)
-    '31% (24–39%)'
-    >>> fmt_interval(44.0, 38.0, 51.0, pct=False)
-    '44 (38–51)'
-    >>> fmt_interval(None, 0.1, 0.2), fmt_interval(0.5, None, None)
-    ('—', '50%')
-    """
-    if _missing(est):
-        return NULL
-    if pct:
-        e = fmt_pct(est, digits)
-        if _missing(low) or _missing(high):
-            return e
-        return f"{e} ({_pct_number(low, digits)}–{_pct_number(high, digits)}%)"
-    e = fmt_num(est, digits)
-    if _missing(low) or _missing(high):
-        return e
-    return f"{e} ({fmt_num(low, digits)}–{fmt_num(high, digits)})"
+    return loc.body()
 
 
 def _pandas(df: pl.DataFrame | pd.DataFrame | None) -> pd.DataFrame:
@@ -138,18 +138,16 @@ def _pandas(df: pl.DataFrame | pd.DataFrame | None) -> pd.DataFrame:
     return df.to_pandas() if isinstance(df, pl.DataFrame) else df
 
 
-def style(frame: pd.DataFrame, caption: str | None = None) -> Styler:
-    """Wrap a frame of display strings in a compact Styler (no index).
+def style(frame: pd.DataFrame | pl.DataFrame, caption: str | None = None) -> Table:
+    """Wrap a frame of display strings in a report :class:`Table` (no index).
 
     Examples
     --------
     >>> "<table" in style(pd.DataFrame({"a": ["1"]}), "cap").to_html()
     True
     """
-    styler = frame.style.hide(axis="index").set_table_styles(_CSS)
-    if caption:
-        styler = styler.set_caption(caption)
-    return styler
+    data = frame.to_pandas() if isinstance(frame, pl.DataFrame) else frame
+    return Table(data, caption)
 
 
 def _col(df: pd.DataFrame, *names: str) -> pd.Series:
@@ -182,7 +180,7 @@ def _rep_labels(d: pd.DataFrame, column: str = "rep_id") -> pd.Series:
     return labels
 
 
-def skill_gap_table(skill_gaps: pl.DataFrame | pd.DataFrame | None) -> Styler:
+def skill_gap_table(skill_gaps: pl.DataFrame | pd.DataFrame | None) -> Table:
     """Per rep: n closed, won, raw vs shrunk (interval) vs mix-adjusted, gap to the top.
 
     Examples
@@ -207,6 +205,7 @@ def skill_gap_table(skill_gaps: pl.DataFrame | pd.DataFrame | None) -> Styler:
             "Closed (n)": [fmt_count(x) for x in d["closed"]],
             "Won": [fmt_count(x) for x in _col(d, "won")],
             "Raw win rate": [fmt_pct(x) for x in _col(d, "win_rate")],
+            "Amount-weighted (raw)": [fmt_pct(x) for x in _col(d, "amount_weighted_win_rate")],
             "Shrunk win rate (95% interval)": [
                 fmt_interval(e, lo, hi)
                 for e, lo, hi in zip(
@@ -218,16 +217,24 @@ def skill_gap_table(skill_gaps: pl.DataFrame | pd.DataFrame | None) -> Styler:
                 TOO_FEW if f else fmt_pct(x)
                 for x, f in zip(_col(d, "ratio_to_top"), few, strict=True)
             ],
+            "Rank group": [
+                TOO_FEW if f else (NULL if _missing(x) else f"{int(x)}")
+                for x, f in zip(_col(d, "rank_group"), few, strict=True)
+            ],
             "Evidence": [TOO_FEW if f else "sufficient" for f in few],
             "Mix note": [NULL if _missing(x) else str(x) for x in _col(d, "mix_note")],
         }
     )
     if "is_top_performer" in d:
         out.loc[d["is_top_performer"].fillna(False).astype(bool).to_numpy(), "Rep"] += " ★"
-    return style(out, "Skill gaps: raw vs shrunk vs mix-adjusted win rate")
+    return style(
+        out,
+        "Skill gaps: raw, amount-weighted, shrunk and mix-adjusted win rates "
+        "(vs top performer and rank groups compare shrunk rates)",
+    )
 
 
-def bdr_funnel_table(bdr_funnel: pl.DataFrame | pd.DataFrame | None) -> Styler:
+def bdr_funnel_table(bdr_funnel: pl.DataFrame | pd.DataFrame | None) -> Table:
     """Per BDR: booked, held, show rate, opportunities, won, wins per meeting, flag.
 
     Examples
@@ -271,7 +278,7 @@ def bdr_funnel_table(bdr_funnel: pl.DataFrame | pd.DataFrame | None) -> Styler:
     return style(out, cap)
 
 
-def rep_load_table(rep_load: pl.DataFrame | pd.DataFrame | None, *, threshold: float) -> Styler:
+def rep_load_table(rep_load: pl.DataFrame | pd.DataFrame | None, *, threshold: float) -> Table:
     """Per rep: active days, median and p90 daily decisions, share of days over threshold.
 
     Examples
@@ -311,7 +318,7 @@ def rep_load_table(rep_load: pl.DataFrame | pd.DataFrame | None, *, threshold: f
     return style(out, "Decision load per rep (local days)")
 
 
-def fatigue_table(fatigue: pl.DataFrame | pd.DataFrame | None) -> Styler:
+def fatigue_table(fatigue: pl.DataFrame | pd.DataFrame | None) -> Table:
     """The fatigue estimate for the team next to the all-teams row.
 
     Examples
@@ -353,7 +360,7 @@ def fatigue_table(fatigue: pl.DataFrame | pd.DataFrame | None) -> Styler:
                     if _missing(r.get("slope_per_10"))
                     else f"{float(r['slope_per_10']) * 100:+.1f}"
                 ),
-                "p-value": NULL if _missing(r.get("p_value")) else f"{float(r['p_value']):.3g}",
+                "p-value": fmt_p(r.get("p_value")),
                 "Decisions (n)": fmt_count(r.get("n_decisions")),
                 "After threshold (n)": fmt_count(r.get("n_after")),
             }
@@ -361,7 +368,7 @@ def fatigue_table(fatigue: pl.DataFrame | pd.DataFrame | None) -> Styler:
     return style(pd.DataFrame(rows), "Fatigue: decision quality before and after the threshold")
 
 
-def hygiene_table(hygiene: pl.DataFrame | pd.DataFrame | None, *, threshold: float) -> Styler:
+def hygiene_table(hygiene: pl.DataFrame | pd.DataFrame | None, *, threshold: float) -> Table:
     """Hygiene score and components, team row first then reps.
 
     Examples
@@ -401,7 +408,7 @@ def hygiene_table(hygiene: pl.DataFrame | pd.DataFrame | None, *, threshold: flo
     return style(out.reset_index(drop=True), "CRM hygiene: score and components")
 
 
-def quarantine_table(quality: Mapping[str, Any]) -> Styler:
+def quarantine_table(quality: Mapping[str, Any]) -> Table:
     """Rows read, kept and quarantined per input table, with the reasons.
 
     Examples
@@ -434,7 +441,7 @@ def quarantine_table(quality: Mapping[str, Any]) -> Styler:
     return style(pd.DataFrame(rows), "Quarantine: rows set aside, by input table (whole run)")
 
 
-def taxonomy_table(coverage: pl.DataFrame | pd.DataFrame | None) -> Styler:
+def taxonomy_table(coverage: pl.DataFrame | pd.DataFrame | None) -> Table:
     """Decisions classified by the taxonomy vs unclassified.
 
     Examples
@@ -457,7 +464,7 @@ def taxonomy_table(coverage: pl.DataFrame | pd.DataFrame | None) -> Styler:
     return style(out, "Taxonomy coverage")
 
 
-def unmatched_shapes_table(shapes: pl.DataFrame | pd.DataFrame | None, *, top: int = 10) -> Styler:
+def unmatched_shapes_table(shapes: pl.DataFrame | pd.DataFrame | None, *, top: int = 10) -> Table:
     """The most frequent activity shapes no taxonomy rule matched.
 
     Examples
@@ -483,7 +490,7 @@ def unmatched_shapes_table(shapes: pl.DataFrame | pd.DataFrame | None, *, top: i
     return style(out, f"Top {top} unmatched activity shapes (all teams): candidates for new rules")
 
 
-def handoff_table(summary: pl.DataFrame | pd.DataFrame | None) -> Styler:
+def handoff_table(summary: pl.DataFrame | pd.DataFrame | None) -> Table:
     """Per BDR and for the team: meetings, touched, median latency, share within 24 h.
 
     Examples
@@ -524,7 +531,7 @@ def handoff_table(summary: pl.DataFrame | pd.DataFrame | None) -> Styler:
     return style(out.reset_index(drop=True), "BDR → AE handoff latency")
 
 
-def definitions_table(rows: Sequence[Mapping[str, str]]) -> Styler:
+def definitions_table(rows: Sequence[Mapping[str, str]]) -> Table:
     """Definitions and thresholds: each row ``{"Term", "Definition", "Value", "Kind"}``.
 
     Examples
@@ -534,14 +541,6 @@ def definitions_table(rows: Sequence[Mapping[str, str]]) -> Styler:
     (1, 4)
     """
     frame = pd.DataFrame(list(rows), columns=["Term", "Definition", "Value", "Kind"])
-    styler = style(frame, "Definitions and thresholds used")
-    return styler.set_table_styles(
-        [
-            {
-                "selector": "td",
-                "props": "text-align: left; padding: 3px 10px; vertical-align: top;"
-                "border-bottom: 1px solid #ddd;",
-            }
-        ],
-        overwrite=False,
+    return Table(
+        frame, "Definitions and thresholds used", left=["Term", "Definition", "Value", "Kind"]
     )
