@@ -22,7 +22,9 @@ WHEEL=$(ls "$WORK"/dist/decision_stack-*.whl)
 
 if [[ ! -f "$HOUSE/.stamp" || "$ROOT/constraints.txt" -nt "$HOUSE/.stamp" || "$ROOT/pyproject.toml" -nt "$HOUSE/.stamp" ]]; then
   echo "wheel test: filling the wheelhouse $HOUSE" >&2
+  rm -f "$HOUSE"/decision_stack-*.whl  # an older build would shadow this one's metadata
   quiet "$PY" -m pip wheel --quiet -c "$ROOT/constraints.txt" --wheel-dir "$HOUSE" "$WHEEL"
+  rm -f "$HOUSE"/decision_stack-*.whl
   touch "$HOUSE/.stamp"
 fi
 
