@@ -28,10 +28,9 @@ touch without ever multiplying rows.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime
-
-import math
 
 import numpy as np
 import polars as pl

@@ -29,6 +29,7 @@ __all__ = [
     "beta_posterior",
     "binomial_glm_standardized",
     "fit_beta_binomial_prior",
+    "jeffreys_floor",
     "wilson_interval",
 ]
 
@@ -180,6 +181,34 @@ def fit_beta_binomial_prior(
     s = float(math.exp(theta[1]))
     capped = s >= max_strength * (1 - 1e-6)
     return BetaPrior(mu * s, (1 - mu) * s, "mle_capped" if capped else "mle", groups)
+
+
+def jeffreys_floor(prior: BetaPrior, successes: ArrayLike, trials: ArrayLike) -> BetaPrior:
+    """A prior no more confident at the edges than Jeffreys' Beta(0.5, 0.5).
+
+    Where the group has no success at all (or no failure at all) the spread and the
+    mean are not identified: the prior becomes Jeffreys itself (``method="jeffreys"``),
+    so a 0/40 rep gets the exact-like interval [0, ~0.06], not [0, 0.002]. Otherwise
+    each of ``a`` and ``b`` is raised to at least 0.5 (``method`` gets ``+floor`` when
+    that binds), so a near-0 or near-1 team prior cannot pin a rep's interval to 0 or 1.
+
+    Examples
+    --------
+    >>> p = jeffreys_floor(BetaPrior(0.01, 1.99, "weak", 4), [0, 0, 0, 0], [40, 12, 20, 15])
+    >>> (p.a, p.b, p.method)
+    (0.5, 0.5, 'jeffreys')
+    >>> jeffreys_floor(BetaPrior(0.2, 9.8, "mle_capped", 5), [1, 2], [30, 40]).a
+    0.5
+    """
+    k = _as_float(successes)
+    n = _as_float(trials)
+    ok = np.isfinite(k) & np.isfinite(n) & (n > 0)
+    total, wins = float(n[ok].sum()), float(np.clip(k[ok], 0, n[ok]).sum())
+    if total > 0 and wins in (0.0, total):
+        return BetaPrior(0.5, 0.5, "jeffreys", prior.n_groups)
+    a, b = max(prior.a, 0.5), max(prior.b, 0.5)
+    method = prior.method if (a, b) == (prior.a, prior.b) else f"{prior.method}+floor"
+    return BetaPrior(a, b, method, prior.n_groups)
 
 
 def beta_posterior(
