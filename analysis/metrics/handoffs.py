@@ -28,16 +28,13 @@ touch without ever multiplying rows.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import datetime
 
-import numpy as np
 import polars as pl
-from scipy import stats as sps
 
 from analysis.metrics._common import in_window, period_bounds
-from analysis.metrics.stats import wilson_interval
+from analysis.metrics.stats import km_cumulative_share
 from analysis.periods import Period
 
 __all__ = ["handoff_summary", "handoffs"]
@@ -177,49 +174,6 @@ def handoffs(
     ).sort("booked_at", "meeting_id")
 
 
-def _km_share(
-    times: np.ndarray, events: np.ndarray, weights: np.ndarray, *, sla_hours: float, alpha: float
-) -> dict[str, float | None]:
-    """Kaplan-Meier (statsmodels ``SurvfuncRight``) share touched within the SLA, and median.
-
-    Untouched meetings are censored at their follow-up (as-of minus booked_at). The
-    share is ``1 - S(sla)``; null when the curve is not identified at the SLA (every
-    meeting still censored before it). The interval is Wilson on the decided meetings
-    when nothing is censored before the SLA (then KM is that proportion), otherwise the
-    log-log transformed Greenwood interval. The median is null when the curve never
-    falls to one half.
-    """
-    from statsmodels.duration.survfunc import SurvfuncRight
-
-    empty: dict[str, float | None] = {"share": None, "low": None, "high": None, "median": None}
-    if weights.sum() <= 0:
-        return empty
-    censored_early = (events == 0) & (times < sla_hours)
-    decided = (events == 1) & (times <= sla_hours) | (times >= sla_hours)
-    n_decided = float(weights[decided].sum())
-    n_within = float(weights[(events == 1) & (times <= sla_hours)].sum())
-    sf = SurvfuncRight(times, events, freq_weights=weights)
-    median = float(sf.quantile(0.5)) if len(sf.surv_times) else float("nan")
-    out = dict(empty, median=median if np.isfinite(median) else None)
-    i = int(np.searchsorted(sf.surv_times, sla_hours, side="right")) - 1
-    surv = 1.0 if i < 0 else float(sf.surv_prob[i])
-    if times.max() < sla_hours and surv > 0:
-        return out  # nobody followed up to the SLA yet: unknown, not 0
-    out["share"] = 1.0 - surv
-    if not censored_early[weights > 0].any() or surv in (0.0, 1.0):
-        ci = wilson_interval([n_within], [n_decided], alpha=alpha).row(0)
-        out["low"], out["high"] = ci
-        return out
-    se = float(sf.surv_prob_se[i])
-    z = float(sps.norm.ppf(1 - alpha / 2))
-    log_s = math.log(surv)
-    half = z * se / (surv * abs(log_s))
-    s_low = math.exp(-math.exp(math.log(-log_s) - half))  # upper bound of S
-    s_high = math.exp(-math.exp(math.log(-log_s) + half))  # lower bound of S
-    out["low"], out["high"] = 1.0 - s_low, 1.0 - s_high
-    return out
-
-
 def handoff_summary(
     handoffs: pl.LazyFrame, *, sla_hours: float = 24.0, alpha: float = 0.05
 ) -> pl.DataFrame:
@@ -228,7 +182,7 @@ def handoff_summary(
     ``share_within_24h`` (= 1 - S(24 h)) and ``median_latency_hours`` are Kaplan-Meier
     estimates with every untouched meeting censored at as-of (``followup_hours``), so
     the slowest meetings, still untouched, are not dropped. ``ci_low, ci_high`` bound
-    the share (see ``_km_share``). Counts: ``meetings, touched, n_decided`` (within_24h
+    the share (see ``stats.km_cumulative_share``). Counts: ``meetings, touched, n_decided`` (within_24h
     known), ``n_within_24h, n_censored`` (within_24h unknown yet). Aggregated lazily to
     one row per (group, follow-up time, touched) before the fits. Sorted by level (team
     rows first), team, bdr_id.
@@ -266,11 +220,11 @@ def handoff_summary(
     for level, keys in levels:
         for key, part in cells.group_by(keys, maintain_order=True):
             part = part.filter(pl.col("followup_hours").is_not_null())
-            km = _km_share(
+            km = km_cumulative_share(
                 part["followup_hours"].to_numpy(),
                 part["_event"].cast(pl.Int64).to_numpy(),
                 part["_w"].cast(pl.Float64).to_numpy(),
-                sla_hours=sla_hours,
+                at=sla_hours,
                 alpha=alpha,
             )
             sums = cells.filter(
