@@ -209,28 +209,35 @@ def filled(column: str | pl.Expr) -> pl.Expr:
 def stage_consistent() -> pl.Expr:
     """Opportunity row: the stage text agrees with the closed/won flags.
 
-    Rules (all must hold): won implies closed; closed implies a ``closed_at`` date; a
-    stage containing "won" (e.g. "Closed Won", HubSpot "closedwon") is won; a stage
-    containing "lost" is closed and not won. Applies to every opportunity.
+    Rules (all must hold): won implies closed; closed implies a ``closed_at`` date that
+    is not before the day the deal was created; a stage containing "won" (e.g. "Closed
+    Won", HubSpot "closedwon") is won; a stage containing "lost" is closed and not won;
+    a stage containing "closed" is closed. Applies to every opportunity.
 
     Examples
     --------
-    >>> df = pl.DataFrame({"stage": ["Closed Won", "Closed Lost", "Negotiation"],
-    ...     "is_closed": [True, False, False], "is_won": [True, False, False],
-    ...     "closed_at": [None, None, None]})
+    >>> from datetime import date, datetime
+    >>> df = pl.DataFrame({"stage": ["Closed Won", "Closed Lost", "Negotiation", "Closed Lost"],
+    ...     "is_closed": [True, False, False, True], "is_won": [True, False, False, False],
+    ...     "closed_at": [None, None, None, date(2026, 7, 1)],
+    ...     "created_at": [datetime(2026, 7, 2)] * 4})
     >>> df.select(stage_consistent().alias("ok"))["ok"].to_list()
-    [False, False, True]
+    [False, False, True, False]
     """
     stage = pl.col("stage").cast(pl.String).str.to_lowercase().fill_null("")
     closed = pl.col("is_closed").fill_null(False)
     won = pl.col("is_won").fill_null(False)
     says_won = stage.str.contains("won")
     says_lost = stage.str.contains("lost")
+    says_closed = stage.str.contains("closed")
+    closed_before_created = (pl.col("closed_at") < pl.col("created_at").dt.date()).fill_null(False)
     ok = (
         (~won | closed)
         & (~closed | pl.col("closed_at").is_not_null())
+        & ~closed_before_created
         & (~says_won | won)
         & (~says_lost | (closed & ~won))
+        & (~says_closed | closed)
     )
     return ok.alias("stage_consistent")
 
