@@ -160,7 +160,7 @@ def test_with_trust_stamps_team_flag():
 
 
 def test_trusted_is_null_below_three_judged_components():
-    opps, acts, reps = hygiene_dataset()
+    _opps, acts, reps = hygiene_dataset()
     # activities only: at most 2 of the 5 components can be judged
     out = hygiene(None, acts, reps, period=Q3, min_records=1).collect()
     assert out["n_components"].max() <= 2

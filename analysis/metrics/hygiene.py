@@ -190,9 +190,7 @@ def hygiene(
         how="vertical",
     )
     # a rep's component resting on fewer than min_records rows is not judged (null)
-    enough = [
-        (pl.col("level") == "team") | (pl.col(f"{c}_n") >= min_records) for c in COMPONENTS
-    ]
+    enough = [(pl.col("level") == "team") | (pl.col(f"{c}_n") >= min_records) for c in COMPONENTS]
     shares = [
         pl.when(ok).then(exprs.share(f"{c}_ok", f"{c}_n")).alias(c)
         for c, ok in zip(COMPONENTS, enough, strict=True)

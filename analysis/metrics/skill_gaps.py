@@ -72,7 +72,15 @@ from analysis.metrics.stats import (
 )
 from analysis.periods import Period
 
-__all__ = ["skill_gaps"]
+__all__ = ["VERDICT_WORDS", "skill_gaps"]
+
+#: ``gap_verdict`` in words, for reports.
+VERDICT_WORDS: dict[str, str] = {
+    "top": "top performer",
+    "gap": "gap: below the top beyond noise",
+    "no_evidence": "no evidence of a gap",
+    "too_few": "too few deals to compare",
+}
 
 GROUP = ["team", "role"]
 MIX_COVARIATES = ("segment", "lead_source", "amount_band")
