@@ -30,6 +30,7 @@ __all__ = [
     "calls_with_notes",
     "component_counts",
     "filled",
+    "holm_adjusted",
     "hygiene_score",
     "lost_with_reason",
     "ratio",
@@ -322,3 +323,27 @@ def hygiene_score(components: Sequence[str] = tuple(HYGIENE_COMPONENTS)) -> pl.E
     [75.0, None]
     """
     return (pl.mean_horizontal([pl.col(c) for c in components]) * 100.0).alias("score")
+
+
+def holm_adjusted(p_value: str, *, over: str | Sequence[str]) -> pl.Expr:
+    """Holm step-down adjusted p-values within each group (nulls stay null, not tested).
+
+    The same numbers as statsmodels ``multipletests(method="holm")`` per group, as one
+    window expression: calling statsmodels once per team costs a garbage collection
+    each time (about 0.2 s), which dominates a run with many teams.
+
+    Examples
+    --------
+    >>> from statsmodels.stats.multitest import multipletests
+    >>> df = pl.DataFrame({"g": ["a"] * 4 + ["b"], "p": [0.01, 0.04, 0.03, None, 0.2]})
+    >>> df.select(holm_adjusted("p", over="g"))["p"].round(4).to_list()
+    [0.03, 0.06, 0.06, None, 0.2]
+    >>> multipletests([0.01, 0.04, 0.03], method="holm")[1].round(4).tolist()
+    [0.03, 0.06, 0.06]
+    """
+    p = pl.col(p_value)
+    m = p.count().over(over)
+    rank = p.rank("min").over(over)  # tied p-values share the larger multiplier
+    step = ((m - rank + 1).cast(pl.Float64) * p).clip(upper_bound=1.0)
+    adjusted = step.cum_max().over(over, order_by=p_value)
+    return pl.when(p.is_not_null()).then(adjusted).otherwise(None).alias(p_value)

@@ -67,7 +67,6 @@ import polars as pl
 from analysis.metrics import exprs
 from analysis.metrics._common import in_window, period_bounds
 from analysis.metrics.stats import (
-    adjust_pvalues,
     beta_posterior,
     fit_beta_binomial_prior,
     km_cumulative_share,
@@ -320,34 +319,34 @@ def _horizon_tests(
     }
     if cells is None or df.is_empty():
         return df.with_columns(pl.lit(None, t).alias(c) for c, t in cols.items())
-    cells = cells.join(df.select("rep_id", "team"), on="rep_id", how="inner")
+    team_of = dict(zip(df["rep_id"].to_list(), df["team"].to_list(), strict=True))
+    sufficient = set(df.filter(pl.col("evidence") == "sufficient")["rep_id"].to_list())
+    c_rep = cells["rep_id"].to_numpy()
+    c_team = np.array([team_of.get(r) for r in c_rep], dtype=object)
+    c_days = cells["_days"].to_numpy().astype(float)
+    c_event = cells["_event"].to_numpy().astype(np.int64)
+    c_n = cells["_n"].to_numpy().astype(np.int64)
+    members: dict[str, list[str]] = {}
+    for rep_id, team in team_of.items():
+        members.setdefault(team, []).append(rep_id)
     rows = []
-    for (team,), part in cells.group_by("team", maintain_order=True):
-        days = part["_days"].to_numpy()
-        event = part["_event"].cast(pl.Int64).to_numpy()
-        n = part["_n"].cast(pl.Float64).to_numpy()
-        reps = part["rep_id"].to_numpy()
-        team_rows = df.filter(pl.col("team") == team)
-        tested = set(
-            team_rows.filter(pl.col("evidence") == "sufficient")["rep_id"].to_list()
-            if team_rows.height >= 2
-            else []
-        )
-        for rep_id in team_rows["rep_id"].to_list():
+    for team, team_reps in members.items():
+        in_team = c_team == team
+        days, event, n, reps = c_days[in_team], c_event[in_team], c_n[in_team], c_rep[in_team]
+        team_rows = []
+        for rep_id in team_reps:
             mine = reps == rep_id
             km = km_cumulative_share(
-                days[mine], event[mine], n[mine], at=float(horizon), alpha=alpha
+                days[mine], event[mine], n[mine].astype(float), at=float(horizon), alpha=alpha
             )
             others = km_cumulative_share(
-                days[~mine], event[~mine], n[~mine], at=float(horizon), alpha=alpha
+                days[~mine], event[~mine], n[~mine].astype(float), at=float(horizon), alpha=alpha
             )
             p_value = None
-            if rep_id in tested and (~mine).any() and mine.any() and event.sum() > 0:
-                reps_n = n.astype(np.int64)
+            tested = rep_id in sufficient and len(team_reps) >= 2
+            if tested and mine.any() and (~mine).any() and (event * n).sum() > 0:
                 _, p_two = survdiff(
-                    np.repeat(days, reps_n),
-                    np.repeat(event, reps_n),
-                    np.repeat(mine.astype(np.int64), reps_n),
+                    np.repeat(days, n), np.repeat(event, n), np.repeat(mine.astype(np.int64), n)
                 )
                 fewer = (
                     km["share"] is not None
@@ -355,7 +354,7 @@ def _horizon_tests(
                     and km["share"] < others["share"]
                 )
                 p_value = float(p_two) / 2 if fewer else 1 - float(p_two) / 2
-            rows.append(
+            team_rows.append(
                 {
                     "rep_id": rep_id,
                     "won_by_horizon": km["share"],
@@ -365,16 +364,14 @@ def _horizon_tests(
                     "flag_p_value": p_value,
                 }
             )
-    tests = pl.DataFrame(
-        rows,
-        schema={"rep_id": pl.String, **{c: t for c, t in cols.items() if c != "flag_p_adjusted"}},
+        rows += [{**row, "team": team} for row in team_rows]
+    schema = {"rep_id": pl.String, **{c: t for c, t in cols.items() if c != "flag_p_adjusted"}}
+    tests = (
+        pl.DataFrame(rows, schema={**schema, "team": pl.String})
+        .with_columns(flag_p_adjusted=exprs.holm_adjusted("flag_p_value", over="team"))
+        .drop("team")
     )
-    tests = tests.join(df.select("rep_id", "team"), on="rep_id").with_columns(
-        flag_p_adjusted=pl.col("flag_p_value")
-        .map_batches(lambda p: adjust_pvalues(p, method="holm"), return_dtype=pl.Float64)
-        .over("team")
-    )
-    return df.join(tests.drop("team"), on="rep_id", how="left")
+    return df.join(tests, on="rep_id", how="left")
 
 
 def _finish(
