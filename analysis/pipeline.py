@@ -58,6 +58,7 @@ def run_metrics(
     fatigue_threshold: int = DEFAULTS.fatigue_threshold,
     min_deals: int = DEFAULTS.min_deals,
     hygiene_threshold: float = DEFAULTS.hygiene_threshold,
+    stall_quantile: float = DEFAULTS.stall_quantile,
     progress: bool = False,
     engine: str = "auto",
     as_of: str | datetime | None = None,
@@ -122,6 +123,13 @@ def run_metrics(
             emit=emit,
             stages=stages,
         )
+        with stages.stage("process_audit"):
+            from analysis.metrics.stages import process_audit
+
+            for name, table in process_audit(
+                clean, as_of=as_of_time, stall_quantile=stall_quantile, taxonomy=taxonomy
+            ).items():
+                emit(name, table)
         _decision_stack(
             clean,
             reps,
@@ -132,6 +140,8 @@ def run_metrics(
             stages=stages,
             hygiene=hygiene_frame,
         )
+        with stages.stage("team_summary"):
+            emit("team_summary", _team_summary(reps, tmp, written, fatigue_threshold))
         teams = sorted(reps.select("team").unique().collect()["team"].to_list())
         run = {
             "period": {
@@ -150,6 +160,7 @@ def run_metrics(
                 "fatigue_threshold": fatigue_threshold,
                 "min_deals": min_deals,
                 "hygiene_threshold": hygiene_threshold,
+                "stall_quantile": stall_quantile,
             },
             "teams": teams,
             "tables": dict(sorted(written.items())),
@@ -158,6 +169,17 @@ def run_metrics(
         }
         write_json(tmp / "run.json", run)
     return run
+
+
+def _team_summary(
+    reps: pl.LazyFrame, tmp: Path, written: dict[str, int], fatigue_threshold: int
+) -> pl.LazyFrame:
+    """``team_summary`` from the tables already written (those not written stay null)."""
+    from analysis.metrics.team_summary import team_summary
+
+    sources = registry.get("team_summary").upstream
+    tables = {n: pl.scan_parquet(tmp / f"{n}.parquet") for n in sources if n in written}
+    return team_summary(reps, fatigue_threshold=fatigue_threshold, **tables)
 
 
 def _captured_columns(clean: dict[str, pl.LazyFrame]) -> dict[str, list[str]]:

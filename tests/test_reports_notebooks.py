@@ -22,13 +22,11 @@ EXPECTED_PARAMETERS = {
         "quarter": "str",
         "as_of": "str",
         "tz": "str",
-        "fatigue_threshold": "int",
-        "min_deals": "int",
-        "hygiene_threshold": "float",
         "summary_path": "str",
     },
     "explore_team": {"data_dir": "str", "metrics_dir": "str", "team": "str", "quarter": "str"},
-    "rep_gaps": {"metrics_dir": "str", "team": "str", "role": "str", "hygiene_threshold": "float"},
+    "rep_gaps": {"metrics_dir": "str", "team": "str", "role": "str"},
+    "pipeline_audit": {"metrics_dir": "str", "team": "str", "min_pushes": "int"},
 }
 
 
@@ -111,7 +109,8 @@ def test_team_report_sections_come_in_order(east_report: tuple[dict, dict]) -> N
         "## 3. BDR funnel",
         "## 4. Handoff latency",
         "## 5. Skill gaps",
-        "## 6. Definitions and thresholds",
+        "## 6. Where deals stall",
+        "## 7. Definitions and thresholds",
     ]
     positions = [text.index(h) for h in headings]
     assert positions == sorted(positions)
