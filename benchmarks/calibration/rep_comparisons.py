@@ -306,6 +306,17 @@ within 24 h {hand["true_share_within_24h"]}, true median {hand["true_median_late
 | median of touched meetings only | {hand["touched_only_median_mean_error_h"]} h |
 
 Coverage of the Kaplan-Meier 95% interval of the share: **{hand["km_interval_coverage"]:.1%}**.
+
+## Limits (read before trusting a verdict)
+
+- The share of equal non-top AEs called `gap` grows with the team size (the top is the best
+  of more noisy rates): about 5-7% with 4-6 AEs, 8-10% with 8-12. The interval carries the
+  top's posterior uncertainty but not a full correction for picking the maximum.
+- Power needs evidence: a weak AE at 0.6 of the top is called `gap` in most teams only with
+  60+ closed deals; a weak BDR is flagged mostly when enough deals have closed by as-of
+  (sample-like closing speed), rarely when most deals are still open (slow closes).
+- The BDR flag compares each BDR with the pooled rest of the team: a team with exceptional
+  (e.g. 100 %) BDRs raises that benchmark, and ordinary BDRs can be flagged against it.
 """
 
 
