@@ -48,8 +48,8 @@ def test_tables_are_theme_safe() -> None:
 
 def test_skill_gap_table_shows_rank_groups_and_amount_weighted_rates() -> None:
     data = tables.skill_gap_table(GAPS).data
-    assert data["Rank group"].tolist() == ["1", "2", "too few"]
-    assert data["Amount-weighted (raw)"].tolist() == ["100%", "100%", "100%"]
+    assert data["Rank group"].tolist() == ["1", "2", "—"]
+    assert data["Amount-weighted win rate (raw)"].tolist() == ["100%", "100%", "100%"]
     assert data["Raw win rate"].tolist() == ["60%", "27%", "33%"]
     assert "Shrunk win rate (95% interval)" in data.columns
     assert data["Rep"].tolist()[1] == "Bo Li"

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import polars as pl
 
+from analysis.metrics.skill_gaps import VERDICT_WORDS
 from analysis.reports.formatting import (
     NULL,
     TOO_FEW,
@@ -205,7 +206,6 @@ def skill_gap_table(skill_gaps: pl.DataFrame | pd.DataFrame | None) -> Table:
             "Closed (n)": [fmt_count(x) for x in d["closed"]],
             "Won": [fmt_count(x) for x in _col(d, "won")],
             "Raw win rate": [fmt_pct(x) for x in _col(d, "win_rate")],
-            "Amount-weighted (raw)": [fmt_pct(x) for x in _col(d, "amount_weighted_win_rate")],
             "Shrunk win rate (95% interval)": [
                 fmt_interval(e, lo, hi)
                 for e, lo, hi in zip(
@@ -217,9 +217,23 @@ def skill_gap_table(skill_gaps: pl.DataFrame | pd.DataFrame | None) -> Table:
                 TOO_FEW if f else fmt_pct(x)
                 for x, f in zip(_col(d, "ratio_to_top"), few, strict=True)
             ],
-            "Rank group": [
-                TOO_FEW if f else (NULL if _missing(x) else f"{int(x)}")
-                for x, f in zip(_col(d, "rank_group"), few, strict=True)
+            "vs top (95% interval)": [
+                TOO_FEW if f else fmt_interval(x, lo, hi)
+                for x, lo, hi, f in zip(
+                    _col(d, "ratio_to_top"),
+                    _col(d, "ratio_ci_low"),
+                    _col(d, "ratio_ci_high"),
+                    few,
+                    strict=True,
+                )
+            ],
+            "Verdict": [
+                NULL if _missing(v) else VERDICT_WORDS.get(str(v), str(v))
+                for v in _col(d, "gap_verdict")
+            ],
+            "Rank group": [fmt_count(x) for x in _col(d, "rank_group")],
+            "Amount-weighted win rate (raw)": [
+                fmt_pct(x) for x in _col(d, "amount_weighted_win_rate")
             ],
             "Evidence": [TOO_FEW if f else "sufficient" for f in few],
             "Mix note": [NULL if _missing(x) else str(x) for x in _col(d, "mix_note")],
