@@ -73,6 +73,14 @@ def _add_metric_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_impact_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--as-of", dest="as_of", help="the data's export time (default: latest in data)")
+    p.add_argument("--outcome-horizon-days", dest="outcome_horizon_days", type=int, default=60)
+    p.add_argument("--taxonomy", type=Path, help="decision taxonomy TOML replacing the default")
+    p.add_argument("--tz", default="UTC", help="default IANA time zone (default UTC)")
+    p.add_argument("--hygiene-threshold", type=float, default=70.0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = _Parser(prog="decision-stack", description=__doc__.splitlines()[0])
@@ -87,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=1.0,
         help="size multiplier (1.0 = a few hundred thousand activities)",
+    )
+    p.add_argument(
+        "--previous-quarter",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also write the quarter before, with a planted rollout (default: yes)",
     )
 
     p = sub.add_parser(
@@ -113,6 +127,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=None, help="parallel notebooks (default: CPU count)")
     _add_period(p)
     _add_metric_options(p)
+
+    p = sub.add_parser("impact", help="did a change help? difference in differences with controls")
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--start", help="first day of the analysis window (default: the data's)")
+    p.add_argument("--end", help="day after the window (default: the day after as-of)")
+    p.add_argument(
+        "--change", action="append", dest="changes", help="only this change (repeatable)"
+    )
+    _add_impact_options(p)
 
     p = sub.add_parser("ingest", help="turn CRM exports into a canonical dataset")
     src = p.add_subparsers(dest="source", required=True, parser_class=_Parser)
@@ -148,7 +172,13 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "sample-data":
         from analysis.sample.generate import generate_sample
 
-        info = generate_sample(args.out, seed=args.seed, quarter=args.quarter, scale=args.scale)
+        info = generate_sample(
+            args.out,
+            seed=args.seed,
+            quarter=args.quarter,
+            scale=args.scale,
+            previous_quarter=args.previous_quarter,
+        )
         print(f"sample data written to {args.out} ({_rows(info)})", file=sys.stderr)
         return 0
     if args.command == "validate":
@@ -202,6 +232,10 @@ def _run(args: argparse.Namespace) -> int:
                 "hygiene_threshold": args.hygiene_threshold,
             },
         )
+    if args.command == "impact":
+        from analysis.impact.cli import run_impact_command
+
+        return run_impact_command(args)
     if args.command == "ingest":
         return _ingest(args)
     raise BadInputError(f"unknown command {args.command}")
