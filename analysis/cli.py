@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 # The statsmodels fits are many and small: BLAS threads only contend with polars'
@@ -18,7 +19,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from analysis.errors import BadInputError
-from analysis.periods import Period, last_completed_quarter
+from analysis.periods import DEFAULT_OUTCOME_HORIZON_DAYS, Period, last_completed_quarter
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,6 +39,17 @@ def _period(args: argparse.Namespace) -> Period:
     if args.start or args.end:
         raise BadInputError("--start and --end go together")
     return last_completed_quarter()
+
+
+def _as_of(args: argparse.Namespace) -> datetime | None:
+    """``--as-of`` parsed early, so a bad value exits 2 before any work."""
+    from analysis.periods import parse_as_of
+
+    if args.outcome_horizon_days < 1:
+        raise BadInputError(
+            f"--outcome-horizon-days must be at least 1, got {args.outcome_horizon_days}"
+        )
+    return parse_as_of(args.as_of) if args.as_of else None
 
 
 def _add_period(p: argparse.ArgumentParser) -> None:
@@ -71,14 +83,24 @@ def _add_metric_options(p: argparse.ArgumentParser) -> None:
         default=70.0,
         help="heuristic hygiene score for trusted data (default 70)",
     )
+    p.add_argument(
+        "--as-of",
+        dest="as_of",
+        help="when the data was exported (ISO datetime, UTC unless an offset is given); "
+        "default: the latest timestamp in the data, never later than now",
+    )
+    p.add_argument(
+        "--outcome-horizon-days",
+        type=int,
+        default=DEFAULT_OUTCOME_HORIZON_DAYS,
+        help="days after booking within which a meeting's win counts "
+        f"(default {DEFAULT_OUTCOME_HORIZON_DAYS})",
+    )
 
 
 def _add_impact_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--as-of", dest="as_of", help="the data's export time (default: latest in data)")
-    p.add_argument("--outcome-horizon-days", dest="outcome_horizon_days", type=int, default=60)
-    p.add_argument("--taxonomy", type=Path, help="decision taxonomy TOML replacing the default")
-    p.add_argument("--tz", default="UTC", help="default IANA time zone (default UTC)")
-    p.add_argument("--hygiene-threshold", type=float, default=70.0)
+    """The metric options ``impact`` shares (taxonomy, tz, hygiene threshold, as-of, horizon)."""
+    _add_metric_options(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -137,6 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--change", action="append", dest="changes", help="only this change (repeatable)"
     )
     _add_impact_options(p)
+
+    p = sub.add_parser(
+        "notebooks", help="write the analyst notebooks (jupytext .py) into a folder for JupyterLab"
+    )
+    p.add_argument("--to", type=Path, required=True, help="folder to write them into")
+    p.add_argument("--force", action="store_true", help="replace notebooks already there")
 
     p = sub.add_parser("ingest", help="turn CRM exports into a canonical dataset")
     src = p.add_subparsers(dest="source", required=True, parser_class=_Parser)
@@ -207,6 +235,8 @@ def _run(args: argparse.Namespace) -> int:
             min_deals=args.min_deals,
             hygiene_threshold=args.hygiene_threshold,
             progress=not args.quiet,
+            as_of=_as_of(args),
+            outcome_horizon_days=args.outcome_horizon_days,
         )
         print(f"metrics for {run['period']['label']} written to {args.out}", file=sys.stderr)
         for line in _metrics_summary(Path(args.out)):
@@ -230,12 +260,26 @@ def _run(args: argparse.Namespace) -> int:
                 "fatigue_threshold": args.fatigue_threshold,
                 "min_deals": args.min_deals,
                 "hygiene_threshold": args.hygiene_threshold,
+                "as_of": _as_of(args),
+                "outcome_horizon_days": args.outcome_horizon_days,
             },
         )
     if args.command == "impact":
         from analysis.impact.cli import run_impact_command
 
         return run_impact_command(args)
+
+    if args.command == "notebooks":
+        from analysis.reports.templates import write_notebooks
+
+        written = write_notebooks(args.to, force=args.force)
+        print(
+            f"{len(written)} notebooks written to {args.to}: "
+            + ", ".join(p.name for p in written)
+            + " (open them in JupyterLab with jupytext)",
+            file=sys.stderr,
+        )
+        return 0
     if args.command == "ingest":
         return _ingest(args)
     raise BadInputError(f"unknown command {args.command}")

@@ -261,14 +261,13 @@ def _handoff_days(
     """Meetings whose AE touched them within 24 h (censored ones left out), per BDR-day."""
     from analysis.metrics.handoffs import handoffs
 
-    last = min(window.end, as_of.date() + timedelta(days=1))
-    span = Period.between(window.start, max(last, window.start + timedelta(days=1)))
     table = handoffs(
         meetings.filter(pl.col("booked_at") < pl.lit(as_of).dt.cast_time_unit("us")),
         acts.filter(pl.col("occurred_at") <= pl.lit(as_of).dt.cast_time_unit("us")),
-        period=span,
+        period=window,
         tz=tz,
         reps=reps,
+        as_of=as_of,
     )
     return _by_day(
         table.filter(pl.col("within_24h").is_not_null()).join(

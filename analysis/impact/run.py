@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +25,12 @@ import polars as pl
 from analysis.errors import BadInputError
 from analysis.impact.did import METHOD, did_poisson, event_study
 from analysis.impact.panels import METRICS, metric_days, rep_week_panel
-from analysis.periods import Period
+from analysis.periods import DEFAULT_OUTCOME_HORIZON_DAYS, Period, resolve_as_of
 
 __all__ = [
     "IMPACT_COLUMNS",
     "WEEKLY_COLUMNS",
     "change_slug",
-    "data_as_of",
     "impact_tables",
     "run_impact",
     "treatment",
@@ -69,28 +68,6 @@ def change_slug(change_id: str) -> str:
     """
     slug = re.sub(r"[^a-z0-9]+", "-", change_id.lower()).strip("-")
     return slug[:80] or "change"
-
-
-def data_as_of(clean: dict[str, pl.LazyFrame], *, now: datetime | None = None) -> datetime:
-    """The latest timestamp in the data (activities, meetings, opportunities, stage history), never after now."""
-    now = now or datetime.now(UTC)
-    cols = {
-        "activities": ["occurred_at"],
-        "meetings": ["booked_at"],
-        "opportunities": ["created_at"],
-        "stage_history": ["entered_at"],
-    }
-    latest: list[datetime] = []
-    for table, columns in cols.items():
-        if table in clean:
-            value = clean[table].select(pl.max_horizontal(pl.col(columns).max())).collect().item()
-            if value is not None:
-                latest.append(value)
-    if "opportunities" in clean:
-        closed = clean["opportunities"].select(pl.col("closed_at").max()).collect().item()
-        if closed is not None:
-            latest.append(datetime.combine(closed, datetime.min.time(), tzinfo=UTC))
-    return min(max(latest), now) if latest else now
 
 
 def treatment(changes: pl.DataFrame, reps: pl.DataFrame) -> pl.DataFrame:
@@ -301,7 +278,7 @@ def run_impact(
     end: date | None = None,
     change_ids: Sequence[str] | None = None,
     as_of: datetime | None = None,
-    horizon_days: int = 60,
+    horizon_days: int = DEFAULT_OUTCOME_HORIZON_DAYS,
     taxonomy: str | Path | None = None,
     tz: str = "UTC",
     hygiene_threshold: float = 70.0,
@@ -328,8 +305,7 @@ def run_impact(
     with atomic_output_dir(out_dir, merge=False) as tmp:
         quality = write_validation(validation, tmp)
         clean = {t: pl.scan_parquet(tmp / "clean" / f"{t}.parquet") for t in validation.tables}
-        as_of_source = "flag" if as_of is not None else "data"
-        as_of = as_of or data_as_of(clean)
+        as_of, as_of_source = resolve_as_of(clean, flag=as_of)
         window = _window(clean, start, end, as_of)
         changes = clean["changes"].collect()
         reps = clean["reps"].collect()
