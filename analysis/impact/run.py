@@ -78,6 +78,7 @@ def treatment(changes: pl.DataFrame, reps: pl.DataFrame) -> pl.DataFrame:
 
     Examples
     --------
+    >>> from datetime import UTC
     >>> ch = pl.DataFrame({"change_id": ["c", "c"], "name": ["x", "x"],
     ...     "started_at": [datetime(2026, 7, 1, 9, tzinfo=UTC), datetime(2026, 8, 1, tzinfo=UTC)],
     ...     "team": ["A", None], "rep_id": [None, "r3"]})

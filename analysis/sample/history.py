@@ -80,7 +80,7 @@ def add_previous_quarter(
     treated = {team: effect for _, team, effect in ROLLOUT.values()}
     keep = np.zeros(meetings.height, dtype=bool)
     copies = np.zeros(meetings.height, dtype=np.int64)
-    for team in meetings["team"].unique().to_list():
+    for team in sorted(meetings["team"].drop_nulls().unique().to_list()):
         rows = (meetings["team"] == team).to_numpy()
         u = meetings["_u"].to_numpy()[rows]
         won = meetings["_won"].to_numpy()[rows]
