@@ -117,7 +117,11 @@ def test_naive_before_after_differs_from_the_estimate_by_the_common_trend(
 
 
 def test_impact_tables_have_the_contract_columns(rollout: pl.DataFrame, tmp_path: Path) -> None:
+    from analysis import registry
     from analysis.impact.run import IMPACT_COLUMNS, WEEKLY_COLUMNS
+
+    assert registry.check_frame("impact", rollout.schema) == []
+    assert list(registry.get("impact_weekly").schema()) == list(WEEKLY_COLUMNS)
 
     assert set(IMPACT_COLUMNS) <= set(rollout.columns)
     assert rollout.filter(pl.col("change_id") == "rollout").height >= 4

@@ -290,6 +290,7 @@ def run_impact(
     Returns the run.json dict. Exit-2 errors (``BadInputError``): no ``changes`` table,
     an unknown ``--change`` id, or no usable change.
     """
+    from analysis import registry
     from analysis.canonical.validate import validate_dataset, write_validation
     from analysis.decisions.taxonomy import load_taxonomy
     from analysis.io import atomic_output_dir, write_json, write_table
@@ -340,6 +341,9 @@ def run_impact(
             ("impact_weekly", weekly),
             ("impact_changes", summary),
         ):
+            frame = frame.select(list(registry.get(name).schema())).cast(
+                dict(registry.get(name).schema())
+            )
             write_table(frame, tmp / f"{name}.parquet")
         run = {
             "command": "impact",
@@ -379,7 +383,7 @@ def _changes_summary(
             pl.col("start").min().alias("first_start"),
             pl.col("start").max().alias("last_start"),
             pl.col("team").unique().sort().alias("teams"),
-            pl.len().alias("n_reps"),
+            pl.len().cast(pl.Int64).alias("n_reps"),
         )
     )
     names = changes.group_by("change_id").agg(pl.col("name").first())
@@ -392,7 +396,9 @@ def _changes_summary(
     opps, acts = clean.get("opportunities"), clean.get("activities")
     if opps is None and acts is None:
         return out.with_columns(
-            hygiene_score=pl.lit(None, pl.Float64), trusted=pl.lit(None, pl.Boolean)
+            hygiene_score=pl.lit(None, pl.Float64),
+            trusted=pl.lit(None, pl.Boolean),
+            untrusted_teams=pl.lit(None, pl.List(pl.String)),
         )
     teams = (
         hygiene(opps, acts, clean["reps"], period=window, threshold=hygiene_threshold)
