@@ -95,6 +95,14 @@ class StageHistory(dy.Schema):
     entered_at = dy.Datetime(nullable=False, time_zone=UTC)
 
 
+class CloseDateChanges(dy.Schema):
+    """One row per value an opportunity's expected close date took (optional; CONTRACT 5.3)."""
+
+    opportunity_id = dy.String(nullable=False)
+    close_date = dy.Date(nullable=False)
+    changed_at = dy.Datetime(nullable=False, time_zone=UTC)
+
+
 class Changes(dy.Schema):
     """A change (rollout, process change) and its scope: a whole team or one rep (CONTRACT 5.4).
 
@@ -116,6 +124,7 @@ TABLES: dict[str, type[dy.Schema]] = {
     "meetings": Meetings,
     "opportunities": Opportunities,
     "stage_history": StageHistory,
+    "close_date_changes": CloseDateChanges,
     "changes": Changes,
 }
 REQUIRED_TABLES = ("reps",)

@@ -25,6 +25,7 @@ import polars as pl
 from analysis.canonical.schemas import MEETING_STATUSES
 from analysis.periods import Period
 from analysis.sample import catalogue as cat
+from analysis.sample import pipeline_audit
 
 DAY = 86_400
 HOUR = 3_600
@@ -1857,6 +1858,7 @@ def generate_sample(
     org.build_activities()
     clean = org.tables()
     planted = org.planted()
+    planted["process_audit"] = pipeline_audit.plant(org, clean)  # re-times stage_history
     changes = None
     if previous_quarter:
         from analysis.sample.history import add_previous_quarter
@@ -1864,6 +1866,9 @@ def generate_sample(
         clean, planted["previous_quarter"] = add_previous_quarter(clean, period=period, seed=seed)
         changes = clean.pop("changes")
     written, dirty = _make_dirty(clean, org.rng)
+    written["close_date_changes"], dirty["close_date_changes"] = pipeline_audit.dirty_close_dates(
+        clean["close_date_changes"], np.random.default_rng([seed, 14])
+    )
     if changes is not None:
         written["changes"] = changes
     planted["clean_rows"] = {name: int(frame.height) for name, frame in clean.items()}

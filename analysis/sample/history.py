@@ -65,7 +65,7 @@ def add_previous_quarter(
     ``tables`` are the clean sample tables (all columns text). Returns the new tables
     and what was planted (for ``planted.json``).
     """
-    rng = np.random.default_rng([seed, 14])
+    rng = np.random.default_rng([seed, 1414])
     cutoff = datetime.combine(period.start, datetime.min.time(), tzinfo=UTC)
     reps = tables["reps"].select("rep_id", "team")
     opps = tables["opportunities"]
@@ -209,6 +209,7 @@ def add_previous_quarter(
         schema={c: pl.String for c in ("change_id", "name", "started_at", "team", "rep_id")},
     )
     out = {
+        **tables,  # tables the previous quarter does not copy pass through unchanged
         "reps": tables["reps"],
         "activities": own(a_prev, "activities"),
         "meetings": own(m_prev, "meetings"),
