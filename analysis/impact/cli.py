@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import date
 
 from analysis.errors import BadInputError
+from analysis.log import get_logger
 from analysis.periods import parse_as_of
+
+_log = get_logger("analysis.impact")
 
 
 def _day(text: str | None, flag: str) -> date | None:
@@ -44,10 +46,12 @@ def run_impact_command(args: argparse.Namespace) -> int:
         tz=args.tz,
         hygiene_threshold=args.hygiene_threshold,
     )
-    print(
-        f"impact of {len(run['changes'])} change(s) written to {args.out} (as of {run['as_of']})",
-        file=sys.stderr,
+    _log.info(
+        "impact of %d change(s) written to %s (as of %s)",
+        len(run["changes"]),
+        args.out,
+        run["as_of"],
     )
     for metric in run["unavailable"]:
-        print(f"  not computed: {metric} (its tables are missing)", file=sys.stderr)
+        _log.info("  not computed: %s (its tables are missing)", metric)
     return 0

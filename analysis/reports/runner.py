@@ -24,8 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from analysis.errors import BadInputError
+from analysis.log import get_logger
+from analysis.log import progress as log_progress
 from analysis.periods import Period
 from analysis.reports.data import team_slug
+
+_log = get_logger(__name__)
 from analysis.reports.templates import notebook_dir
 
 __all__ = [
@@ -465,7 +469,6 @@ def run_reports(
     # re-importing (the kernel still starts fresh per team).
     import nbconvert  # noqa: F401
     import papermill  # noqa: F401
-    from tqdm.auto import tqdm
 
     workers = min(jobs or os.cpu_count() or 1, len(tasks))
     results: list[dict[str, Any]] = []
@@ -474,12 +477,8 @@ def run_reports(
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         # with fork every worker starts at the first submit, before any thread of ours
         futures = {pool.submit(_run_team, task): task for task in tasks}
-        bar = tqdm(
-            total=len(tasks),
-            desc=f"team reports {period.label}",
-            unit="team",
-            file=sys.stderr,
-            disable=not progress,
+        bar = log_progress(
+            total=len(tasks), desc=f"team reports {period.label}", unit="team", enabled=progress
         )
         for future in as_completed(futures):
             task = futures[future]
@@ -505,12 +504,7 @@ def run_reports(
     index = write_index(out, results, run=run, label=period.label)
     failed = sorted((r for r in results if r["status"] != "ok"), key=lambda r: r["team"])
     for r in failed:
-        print(
-            f"report failed for team {r['team']}: {r['error']} (see {out / r['ipynb']})",
-            file=sys.stderr,
-        )
+        _log.error("report failed for team %s: %s (see %s)", r["team"], r["error"], out / r["ipynb"])
     if progress:
-        print(
-            f"{len(results) - len(failed)}/{len(results)} team reports ok: {index}", file=sys.stderr
-        )
+        _log.info("%d/%d team reports ok: %s", len(results) - len(failed), len(results), index)
     return 1 if failed else 0
