@@ -121,8 +121,18 @@ def _rep_names(data: pd.DataFrame, column: str = "rep_id") -> pd.Series:
     return ids
 
 
-def load_distribution(decision_load: Frame, *, threshold: float, team: str | None = None) -> Figure:
+def load_distribution(
+    decision_load: Frame,
+    *,
+    threshold: float,
+    team: str | None = None,
+    median: float | None = None,
+    share_over: float | None = None,
+) -> Figure:
     """Histogram of decisions per rep per local day, with the fatigue threshold line.
+
+    ``median`` and ``share_over`` (the team's ``team_summary`` figures) label the plot;
+    without them the plotted rows' own median and share over the threshold are used.
 
     Examples
     --------
@@ -134,7 +144,7 @@ def load_distribution(decision_load: Frame, *, threshold: float, team: str | Non
     data = _pandas(decision_load)
     if data.empty or "decisions" not in data:
         return _empty(title, "No rep-days with decisions in this period.")
-    over = float((data["decisions"] > threshold).mean())
+    over = float((data["decisions"] > threshold).mean()) if share_over is None else share_over
     with _figure() as (fig, ax):
         sns.histplot(
             data=data,
@@ -153,7 +163,7 @@ def load_distribution(decision_load: Frame, *, threshold: float, team: str | Non
             va="top",
             fontsize=9,
         )
-        median = float(data["decisions"].median())
+        median = float(data["decisions"].median() if median is None else median)
         ax.axvline(median, color=PALETTE["line"], ls=":", lw=1.5)
         ax.text(
             median,
