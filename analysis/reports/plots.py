@@ -121,8 +121,18 @@ def _rep_names(data: pd.DataFrame, column: str = "rep_id") -> pd.Series:
     return ids
 
 
-def load_distribution(decision_load: Frame, *, threshold: float, team: str | None = None) -> Figure:
+def load_distribution(
+    decision_load: Frame,
+    *,
+    threshold: float,
+    team: str | None = None,
+    median: float | None = None,
+    share_over: float | None = None,
+) -> Figure:
     """Histogram of decisions per rep per local day, with the fatigue threshold line.
+
+    ``median`` and ``share_over`` (the team's ``team_summary`` figures) label the plot;
+    without them the plotted rows' own median and share over the threshold are used.
 
     Examples
     --------
@@ -134,7 +144,7 @@ def load_distribution(decision_load: Frame, *, threshold: float, team: str | Non
     data = _pandas(decision_load)
     if data.empty or "decisions" not in data:
         return _empty(title, "No rep-days with decisions in this period.")
-    over = float((data["decisions"] > threshold).mean())
+    over = float((data["decisions"] > threshold).mean()) if share_over is None else share_over
     with _figure() as (fig, ax):
         sns.histplot(
             data=data,
@@ -153,7 +163,7 @@ def load_distribution(decision_load: Frame, *, threshold: float, team: str | Non
             va="top",
             fontsize=9,
         )
-        median = float(data["decisions"].median())
+        median = float(data["decisions"].median() if median is None else median)
         ax.axvline(median, color=PALETTE["line"], ls=":", lw=1.5)
         ax.text(
             median,
@@ -512,6 +522,22 @@ def handoff_latency(
     return fig
 
 
+def _verdict_label(row: Mapping[str, Any]) -> str:
+    """`` — 62% of top (41–98%), gap`` from a skill-gap row; empty without a verdict."""
+    from analysis.metrics.skill_gaps import VERDICT_WORDS
+
+    verdict = row.get("gap_verdict")
+    if not isinstance(verdict, str):
+        return ""
+    if verdict == "top":
+        return " — top performer"
+    ratio, low, high = (row.get(c) for c in ("ratio_to_top", "ratio_ci_low", "ratio_ci_high"))
+    words = VERDICT_WORDS.get(verdict, verdict)
+    if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in (ratio, low, high)):
+        return f" — {words}"
+    return f" — {ratio:.0%} of top ({low:.0%}–{high:.0%}), {words}"
+
+
 def skill_gap_forest(skill_gaps: Frame, *, team: str | None = None) -> Figure:
     """Forest plot of shrunk win rates with intervals and the top-performer line.
 
@@ -539,9 +565,14 @@ def skill_gap_forest(skill_gaps: Frame, *, team: str | None = None) -> Figure:
     ).reset_index(drop=True)
     role = data["role"].astype(str) if "role" in data else pd.Series("", index=data.index)
     data["label"] = [
-        f"{r} {ro} (n={int(c)})" + (" — too few" if tf else "")
-        for r, ro, c, tf in zip(
-            _rep_names(data), role, data["closed"], data["too_few"], strict=True
+        f"{r} {ro} (n={int(c)})" + (" — too few" if tf else _verdict_label(row))
+        for r, ro, c, tf, row in zip(
+            _rep_names(data),
+            role,
+            data["closed"],
+            data["too_few"],
+            data.to_dict("records"),
+            strict=True,
         )
     ]
     height = max(3.0, 0.38 * len(data) + 1.8)
