@@ -114,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_period(p)
     _add_metric_options(p)
 
+    p = sub.add_parser(
+        "notebooks", help="write the analyst notebooks (jupytext .py) into a folder for JupyterLab"
+    )
+    p.add_argument("--to", type=Path, required=True, help="folder to write them into")
+    p.add_argument("--force", action="store_true", help="replace notebooks already there")
+
     p = sub.add_parser("ingest", help="turn CRM exports into a canonical dataset")
     src = p.add_subparsers(dest="source", required=True, parser_class=_Parser)
     for name, help_ in (
@@ -202,6 +208,17 @@ def _run(args: argparse.Namespace) -> int:
                 "hygiene_threshold": args.hygiene_threshold,
             },
         )
+    if args.command == "notebooks":
+        from analysis.reports.templates import write_notebooks
+
+        written = write_notebooks(args.to, force=args.force)
+        print(
+            f"{len(written)} notebooks written to {args.to}: "
+            + ", ".join(p.name for p in written)
+            + " (open them in JupyterLab with jupytext)",
+            file=sys.stderr,
+        )
+        return 0
     if args.command == "ingest":
         return _ingest(args)
     raise BadInputError(f"unknown command {args.command}")

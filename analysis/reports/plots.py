@@ -112,6 +112,15 @@ def wilson_interval(k: Any, n: Any, alpha: float = 0.05) -> tuple[np.ndarray, np
     return ci["ci_low"].to_numpy().astype(float), ci["ci_high"].to_numpy().astype(float)
 
 
+def _rep_names(data: pd.DataFrame, column: str = "rep_id") -> pd.Series:
+    """Display names for plot labels: ``rep_name`` (from ``load_metrics``), else the id."""
+    name = {"rep_id": "rep_name", "bdr_id": "bdr_name"}.get(column, "")
+    ids = data[column].astype(object)
+    if name in data:
+        return data[name].astype(object).where(data[name].notna(), ids)
+    return ids
+
+
 def load_distribution(decision_load: Frame, *, threshold: float, team: str | None = None) -> Figure:
     """Histogram of decisions per rep per local day, with the fatigue threshold line.
 
@@ -176,6 +185,7 @@ def decision_mix(decision_load: Frame, *, team: str | None = None) -> Figure:
     classes = [c for c in CLASS_LABELS if c in data]
     if data.empty or not classes:
         return _empty(title, "No classified decisions in this period.")
+    data = data.assign(rep_id=_rep_names(data))
     per_rep = data.groupby("rep_id")[classes].sum()
     total = per_rep.sum(axis=1).replace(0, np.nan)
     shares = per_rep.div(total, axis=0).fillna(0.0)
@@ -334,7 +344,7 @@ def bdr_funnel(bdr_funnel: Frame, *, team: str | None = None) -> Figure:
     flags = data.get("flag", pd.Series(False, index=data.index)).fillna(False).astype(bool)
     data["status"] = np.where(flags, "flagged", "not flagged")
     data["label"] = [
-        f"{r} (n={int(n)})" for r, n in zip(data["rep_id"], data["meetings_booked"], strict=True)
+        f"{r} (n={int(n)})" for r, n in zip(_rep_names(data), data["meetings_booked"], strict=True)
     ]
     height = max(3.0, 0.38 * len(data) + 1.6)
     with _figure(8.0, height) as (fig, ax):
@@ -462,7 +472,9 @@ def skill_gap_forest(skill_gaps: Frame, *, team: str | None = None) -> Figure:
     role = data["role"].astype(str) if "role" in data else pd.Series("", index=data.index)
     data["label"] = [
         f"{r} {ro} (n={int(c)})" + (" — too few" if tf else "")
-        for r, ro, c, tf in zip(data["rep_id"], role, data["closed"], data["too_few"], strict=True)
+        for r, ro, c, tf in zip(
+            _rep_names(data), role, data["closed"], data["too_few"], strict=True
+        )
     ]
     height = max(3.0, 0.38 * len(data) + 1.8)
     with _figure(8.5, height) as (fig, ax):

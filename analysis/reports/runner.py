@@ -26,6 +26,7 @@ from typing import Any
 from analysis.errors import BadInputError
 from analysis.periods import Period
 from analysis.reports.data import team_slug
+from analysis.reports.templates import notebook_dir
 
 __all__ = [
     "NOTEBOOK_DIR",
@@ -37,8 +38,9 @@ __all__ = [
     "write_index",
 ]
 
-#: where the notebook templates live (``notebooks/`` next to the ``analysis`` package)
-NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+#: where the notebook templates live: the checkout's ``notebooks/``, else inside the
+#: installed package (``analysis.templates``; see ``analysis.reports.templates``)
+NOTEBOOK_DIR = notebook_dir()
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -303,7 +305,7 @@ Thresholds (heuristics): {thr or "—"}.</p>
 <table>
 <thead><tr><th>Team</th><th>Status</th><th>Notebook</th><th>Hygiene (✓ trusted, ⚠ not)</th>
 <th>Decisions / rep-day (median)</th><th>Flagged BDRs</th><th>Handoffs within 24 h</th>
-<th>Top performer win rate</th></tr></thead>
+<th>Top performer win rate (shrunk)</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody></table>

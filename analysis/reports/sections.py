@@ -26,6 +26,7 @@ __all__ = [
     "fatigue_section",
     "handoff_section",
     "header",
+    "roster_line",
     "skill_gap_section",
     "taxonomy_section",
     "trust_warning",
@@ -98,6 +99,30 @@ def _format_as_of(as_of: str, tz: str) -> str:
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
+def roster_line(bundle: MetricsBundle) -> str | None:
+    """``**Reps (3)**: AE: Ana Diaz, Bo Li · BDR: Cy Ng``: every rep of the team, by name.
+
+    Examples
+    --------
+    >>> reps = pl.DataFrame({"rep_id": ["r1", "r2"], "role": ["AE", "BDR"], "team": ["A", "A"],
+    ...                      "rep_name": ["Ana Diaz", "r2"]})
+    >>> roster_line(MetricsBundle(run={}, quality={}, team="A", tables={}, reps=reps))
+    '**Reps (2)**: AE: Ana Diaz · BDR: r2'
+    """
+    reps = bundle.reps
+    if reps is None or reps.height == 0 or "rep_name" not in reps.columns:
+        return None
+    role = pl.col("role").cast(pl.String) if "role" in reps.columns else pl.lit("reps")
+    groups = (
+        reps.with_columns(role.fill_null("other").alias("_role"))
+        .sort("_role", "rep_name")
+        .group_by("_role", maintain_order=True)
+        .agg("rep_name")
+    )
+    parts = [f"{r}: {', '.join(names)}" for r, names in groups.iter_rows()]
+    return f"**Reps ({reps.height})**: " + " · ".join(parts)
+
+
 def header(bundle: MetricsBundle, *, team: str, quarter: str, as_of: str, tz: str) -> Items:
     """Title, as-of stamp and time zone, and the no-data notice when the team is empty.
 
@@ -136,6 +161,9 @@ def header(bundle: MetricsBundle, *, team: str, quarter: str, as_of: str, tz: st
             f"in {quarter}. Every section below says so; nothing here is an error. Check that "
             "the team name is right and that the export covers this quarter."
         )
+    roster = roster_line(bundle)
+    if roster:
+        out.append(roster)
     warning = trust_warning(
         bundle, hygiene_threshold=bundle.thresholds.get("hygiene_threshold", 70.0)
     )
@@ -285,9 +313,10 @@ def bdr_section(bundle: MetricsBundle, *, hygiene_threshold: float) -> Items:
     flagged = funnel.filter(pl.col("flag").fill_null(False)).sort("rep_id")
     if flagged.height:
         reasons = flagged["flag_reason"] if "flag_reason" in flagged.columns else None
+        names = flagged["rep_name"] if "rep_name" in flagged.columns else flagged["rep_id"]
         items = [
             f"- **{r}**" + ("" if reasons is None or reasons[i] is None else f": {reasons[i]}")
-            for i, r in enumerate(flagged["rep_id"])
+            for i, r in enumerate(names)
         ]
         out.append(
             f"**Flagged BDRs ({flagged.height})**, many meetings turning into few wins:\n\n"
@@ -350,7 +379,7 @@ def skill_gap_section(bundle: MetricsBundle, *, hygiene_threshold: float, min_de
     if top.height:
         t = top.row(0, named=True)
         out.append(
-            f"Top performer: **{t['rep_id']}** at a shrunk win rate of "
+            f"Top performer: **{t.get('rep_name') or t['rep_id']}** at a shrunk win rate of "
             f"**{tables.fmt_interval(t['shrunk_win_rate'], t['ci_low'], t['ci_high'])}**. "
             + few_text
         )

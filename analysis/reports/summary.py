@@ -21,7 +21,7 @@ def key_figures(bundle: MetricsBundle) -> dict[str, Any]:
     """Headline numbers of a team: null (never 0) where there is no evidence.
 
     Keys: ``team``, ``has_data``, ``hygiene_score``, ``trusted``,
-    ``median_decisions_per_day``, ``flagged_bdrs``, ``share_within_24h``,
+    ``median_decisions_per_day``, ``flagged_bdrs`` (display names), ``share_within_24h``,
     ``top_performer_rate``, ``fatigue_threshold_estimate``, ``unavailable``.
 
     Examples
@@ -40,7 +40,9 @@ def key_figures(bundle: MetricsBundle) -> dict[str, Any]:
     median = load["decisions"].median() if load is not None and load.height else None
     flagged: list[str] | None = None
     if funnel is not None and funnel.height:
-        flagged = sorted(funnel.filter(pl.col("flag").fill_null(False))["rep_id"].to_list())
+        rows = funnel.filter(pl.col("flag").fill_null(False))
+        label = "rep_name" if "rep_name" in rows.columns else "rep_id"
+        flagged = sorted(str(x) for x in rows[label].to_list())
     share = None
     if hand is not None and hand.height:
         known = hand["within_24h"].drop_nulls()

@@ -160,9 +160,22 @@ def _col(df: pd.DataFrame, *names: str) -> pd.Series:
     return pd.Series([None] * len(df), index=df.index, dtype=object)
 
 
+#: id column -> its display-name column (added by ``load_metrics``)
+_NAME_OF = {"rep_id": "rep_name", "bdr_id": "bdr_name", "ae_id": "ae_name", "owner_id": "owner_name"}
+
+
+def _names(d: pd.DataFrame, column: str = "rep_id") -> pd.Series:
+    """Reps' display names (``rep_name`` next to ``rep_id``), the id where there is none."""
+    ids = d[column].astype(object)
+    name_col = _NAME_OF.get(column)
+    if name_col and name_col in d:
+        return d[name_col].astype(object).where(d[name_col].notna(), ids)
+    return ids
+
+
 def _rep_labels(d: pd.DataFrame, column: str = "rep_id") -> pd.Series:
-    """Rep ids, with ``⚠`` where the rep's own data is not trusted (``rep_data_trusted``)."""
-    labels = d[column].astype(str)
+    """Rep names, with ``⚠`` where the rep's own data is not trusted (``rep_data_trusted``)."""
+    labels = _names(d, column).astype(str)
     if "rep_data_trusted" in d:
         untrusted = d["rep_data_trusted"].eq(False).fillna(False).astype(bool)
         labels = labels.where(~untrusted, labels + " ⚠")
@@ -362,7 +375,7 @@ def hygiene_table(hygiene: pl.DataFrame | pd.DataFrame | None, *, threshold: flo
     out = pd.DataFrame(
         {
             "Scope": [
-                "team" if t else str(r) for t, r in zip(d["_team_row"], d["rep_id"], strict=True)
+                "team" if t else str(r) for t, r in zip(d["_team_row"], _names(d), strict=True)
             ],
             "Score": [fmt_num(x, 0) for x in d["score"]],
             f"Trusted (≥ {threshold:g})": [
@@ -480,7 +493,9 @@ def handoff_table(summary: pl.DataFrame | pd.DataFrame | None) -> Styler:
         {
             "Scope": [
                 "team" if lvl == "team" else str(r)
-                for lvl, r in zip(_col(d, "level"), _col(d, rep), strict=True)
+                for lvl, r in zip(
+                    _col(d, "level"), _names(d, rep) if rep in d else _col(d, rep), strict=True
+                )
             ],
             "Meetings": [fmt_count(x) for x in d["meetings"]],
             "Touched by AE": [fmt_count(x) for x in _col(d, "touched")],
