@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from hostile_fixtures import (
     REP_ID_PAYLOAD,
+    REP_NAME_PAYLOAD,
     SUBJECT_PAYLOAD,
     TEAM_PAYLOADS,
     TYPE_PAYLOAD,
@@ -72,7 +73,8 @@ def test_payloads_are_shown_as_text(built: dict[str, Any]) -> None:
     everything = "\n".join(texts.values())
     # unclassified shapes (type and subject) are listed in the team reports
     assert SUBJECT_PAYLOAD in everything or TYPE_PAYLOAD in everything
-    assert REP_ID_PAYLOAD in everything
+    # reps are named by reps.name (the id where the name is missing)
+    assert REP_NAME_PAYLOAD in everything or REP_ID_PAYLOAD in everything
 
 
 def test_notebook_title_is_escaped(built: dict[str, Any]) -> None:
