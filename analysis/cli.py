@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 # The statsmodels fits are many and small: BLAS threads only contend with polars'
@@ -18,7 +19,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from analysis.errors import BadInputError
-from analysis.periods import Period, last_completed_quarter
+from analysis.periods import DEFAULT_OUTCOME_HORIZON_DAYS, Period, last_completed_quarter
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,6 +39,17 @@ def _period(args: argparse.Namespace) -> Period:
     if args.start or args.end:
         raise BadInputError("--start and --end go together")
     return last_completed_quarter()
+
+
+def _as_of(args: argparse.Namespace) -> datetime | None:
+    """``--as-of`` parsed early, so a bad value exits 2 before any work."""
+    from analysis.periods import parse_as_of
+
+    if args.outcome_horizon_days < 1:
+        raise BadInputError(
+            f"--outcome-horizon-days must be at least 1, got {args.outcome_horizon_days}"
+        )
+    return parse_as_of(args.as_of) if args.as_of else None
 
 
 def _add_period(p: argparse.ArgumentParser) -> None:
@@ -70,6 +82,19 @@ def _add_metric_options(p: argparse.ArgumentParser) -> None:
         type=float,
         default=70.0,
         help="heuristic hygiene score for trusted data (default 70)",
+    )
+    p.add_argument(
+        "--as-of",
+        dest="as_of",
+        help="when the data was exported (ISO datetime, UTC unless an offset is given); "
+        "default: the latest timestamp in the data, never later than now",
+    )
+    p.add_argument(
+        "--outcome-horizon-days",
+        type=int,
+        default=DEFAULT_OUTCOME_HORIZON_DAYS,
+        help="days after booking within which a meeting's win counts "
+        f"(default {DEFAULT_OUTCOME_HORIZON_DAYS})",
     )
 
 
@@ -183,6 +208,8 @@ def _run(args: argparse.Namespace) -> int:
             min_deals=args.min_deals,
             hygiene_threshold=args.hygiene_threshold,
             progress=not args.quiet,
+            as_of=_as_of(args),
+            outcome_horizon_days=args.outcome_horizon_days,
         )
         print(f"metrics for {run['period']['label']} written to {args.out}", file=sys.stderr)
         for line in _metrics_summary(Path(args.out)):
@@ -206,6 +233,8 @@ def _run(args: argparse.Namespace) -> int:
                 "fatigue_threshold": args.fatigue_threshold,
                 "min_deals": args.min_deals,
                 "hygiene_threshold": args.hygiene_threshold,
+                "as_of": _as_of(args),
+                "outcome_horizon_days": args.outcome_horizon_days,
             },
         )
     if args.command == "notebooks":

@@ -21,7 +21,7 @@ from analysis.canonical.validate import ValidationResult, validate_dataset, writ
 from analysis.errors import BadInputError
 from analysis.io import atomic_output_dir, write_json, write_table
 from analysis.metrics.hygiene import unmeasured_components
-from analysis.periods import Period
+from analysis.periods import DEFAULT_OUTCOME_HORIZON_DAYS, Period, resolve_as_of
 
 CONTRACT_TABLES = (
     "decisions",
@@ -68,6 +68,8 @@ def run_metrics(
     hygiene_threshold: float = 70.0,
     progress: bool = False,
     engine: str = "auto",
+    as_of: str | datetime | None = None,
+    outcome_horizon_days: int = DEFAULT_OUTCOME_HORIZON_DAYS,
 ) -> dict[str, Any]:
     """Validate ``data_dir`` and write every available metric table into ``out_dir``.
 
@@ -75,6 +77,10 @@ def run_metrics(
     tables), the contract tables and extras as parquet, and ``run.json`` with
     the period, time zone, thresholds and as-of time. Returns the run.json dict.
     Nothing is written unless the whole run succeeds.
+
+    ``as_of`` (``--as-of``) is the moment the data was exported; by default the latest
+    timestamp in the clean data, never later than now (``periods.resolve_as_of``).
+    Every censoring decision uses it; run.json records ``as_of`` and ``as_of_source``.
     """
     from analysis.decisions.taxonomy import load_taxonomy
 
@@ -92,6 +98,7 @@ def run_metrics(
             quality = write_validation(validation, tmp)
         clean = {t: pl.scan_parquet(tmp / "clean" / f"{t}.parquet") for t in validation.tables}
         reps = clean["reps"]
+        as_of_time, as_of_source = resolve_as_of(clean, flag=as_of)
 
         def emit(name: str, frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
             """Write one output table (a LazyFrame is streamed) and scan it back."""
@@ -117,6 +124,8 @@ def run_metrics(
             min_deals=min_deals,
             hygiene_threshold=hygiene_threshold,
             unmeasured=unmeasured,
+            as_of=as_of_time,
+            outcome_horizon_days=outcome_horizon_days,
             emit=emit,
             stages=stages,
         )
@@ -138,7 +147,10 @@ def run_metrics(
                 "end": period.end.isoformat(),
             },
             "tz": tz,
-            "as_of": datetime.now(UTC).isoformat(timespec="seconds"),
+            "as_of": as_of_time.isoformat(),
+            "as_of_source": as_of_source,
+            "outcome_horizon_days": outcome_horizon_days,
+            "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "data_dir": str(Path(data_dir).resolve()),
             "taxonomy": str(taxonomy) if taxonomy else "default",
             "thresholds": {
@@ -205,6 +217,8 @@ def _outcomes(
     min_deals: int,
     hygiene_threshold: float,
     unmeasured: list[str],
+    as_of: datetime,
+    outcome_horizon_days: int,
     emit: Callable[[str, pl.DataFrame | pl.LazyFrame], pl.LazyFrame],
     stages: _Stages,
 ) -> pl.DataFrame | None:
@@ -230,16 +244,27 @@ def _outcomes(
         with stages.stage("bdr_funnel"):
             emit(
                 "bdr_funnel",
-                _trusted(bdr_funnel(meetings, opps, reps, period=period, tz=tz), hygiene_frame),
+                _trusted(
+                    bdr_funnel(
+                        meetings,
+                        opps,
+                        reps,
+                        period=period,
+                        tz=tz,
+                        as_of=as_of,
+                        outcome_horizon_days=outcome_horizon_days,
+                    ),
+                    hygiene_frame,
+                ),
             )
     if "handoffs" not in unavailable:
         with stages.stage("handoffs"):
-            table = handoffs(meetings, acts, reps=reps, period=period, tz=tz).collect()
+            table = handoffs(meetings, acts, reps=reps, period=period, tz=tz, as_of=as_of).collect()
             emit("handoffs", _trusted(table, hygiene_frame))
             emit("handoff_summary", _trusted(handoff_summary(table.lazy()), hygiene_frame))
     if "skill_gaps" not in unavailable:
         with stages.stage("skill_gaps"):
-            table = skill_gaps(opps, reps, period=period, min_deals=min_deals)
+            table = skill_gaps(opps, reps, period=period, min_deals=min_deals, as_of=as_of)
             emit("skill_gaps", _trusted(table, hygiene_frame))
     return hygiene_frame
 

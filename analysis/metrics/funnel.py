@@ -4,8 +4,8 @@ Cohort
 ------
 The funnel is a *meeting cohort*: the meetings each BDR (role BDR; meetings booked by
 other roles are left out) booked in the period, ``booked_at`` read in ``tz``. Their
-opportunities and outcomes are taken as the data know them (pass ``as_of`` to treat
-outcomes closed on or after that date as still open, for reproducible re-runs).
+opportunities and outcomes are taken as the data knew them at ``as_of`` (CONTRACT 5.1):
+an outcome closed after the as-of date is still open, for reproducible re-runs.
 
 Attribution (event-anchored, credit survives ownership changes)
 --------------------------------------------------------------
@@ -54,14 +54,14 @@ sufficient-evidence BDRs. ``shrunk_won_per_meeting`` is the empirical-Bayes
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import polars as pl
 
 from analysis.metrics import exprs
 from analysis.metrics._common import in_window, period_bounds
 from analysis.metrics.stats import beta_posterior, fit_beta_binomial_prior, wilson_interval
-from analysis.periods import Period
+from analysis.periods import DEFAULT_OUTCOME_HORIZON_DAYS, Period
 
 __all__ = ["attribute_opportunities", "bdr_funnel"]
 
@@ -139,7 +139,8 @@ def bdr_funnel(
     alpha: float = 0.05,
     min_meetings: int = 10,
     sourced_window_days: int = 90,
-    as_of: date | None = None,
+    as_of: datetime | date | None = None,
+    outcome_horizon_days: int = DEFAULT_OUTCOME_HORIZON_DAYS,
 ) -> pl.DataFrame:
     """One row per BDR with meetings booked in the period, sorted by team, rep_id.
 
@@ -179,7 +180,8 @@ def bdr_funnel(
         )
         resolved = pl.col("is_closed").fill_null(False)
         if as_of is not None:
-            resolved = resolved & pl.col("closed_at").is_not_null() & (pl.col("closed_at") < as_of)
+            as_of_day = as_of.date() if isinstance(as_of, datetime) else as_of
+            resolved = resolved & (pl.col("closed_at") <= as_of_day).fill_null(False)
         per_meeting = credit.group_by("meeting_id").agg(
             n_opps=pl.len().cast(_COUNT),
             n_won=(resolved & pl.col("is_won")).sum().cast(_COUNT),

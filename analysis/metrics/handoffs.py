@@ -10,10 +10,14 @@ Definitions
 * Touches are looked for in all the data, also after the period end: a meeting booked
   late in the quarter and touched in the first days of the next one has its real latency.
   Only a meeting with **no** touch in the data can be censored.
+* ``as_of`` (CONTRACT 5.1): the moment the data was exported. Touches are looked for up
+  to as-of (also after the period end), and meetings booked after it are not in the
+  snapshot. Without ``as_of``, every touch in the data counts and censoring is at the
+  period end.
 * ``within_24h`` (``sla_hours``, default 24, a heuristic): true when touched within the
-  SLA; false when touched later, or not touched and the SLA elapsed before the period
-  end; **null (censored)** when not touched (yet) and booked less than ``sla_hours`` before
-  the period end, since the answer is not known yet. A meeting without an AE (``owner_id``
+  SLA; false when touched later, or not touched and the SLA elapsed before as-of;
+  **null (censored)** when not touched (yet) and booked less than ``sla_hours`` before
+  as-of, since the answer is not known yet. A meeting without an AE (``owner_id``
   null) can never be touched: it counts as untouched.
 
 Scale: activities are first cut to those at or after the period start and semi-joined to the (AE, lead)
@@ -25,6 +29,7 @@ touch without ever multiplying rows.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import polars as pl
 
@@ -70,6 +75,7 @@ def handoffs(
     sla_hours: float = 24.0,
     reps: pl.LazyFrame | None = None,
     touch_types: Sequence[str] | None = None,
+    as_of: datetime | None = None,
 ) -> pl.LazyFrame:
     """One row per meeting booked in the period, sorted by ``booked_at``, ``meeting_id``.
 
@@ -93,7 +99,10 @@ def handoffs(
     (6.0, True)
     """
     start, end = period_bounds(period, tz)
-    cohort = meetings.filter(in_window("booked_at", start, end)).select(
+    horizon = as_of if as_of is not None else end
+    horizon_lit = pl.lit(horizon).dt.cast_time_unit("us")
+    in_snapshot = pl.col("booked_at") <= horizon_lit if as_of is not None else pl.lit(True)
+    cohort = meetings.filter(in_window("booked_at", start, end) & in_snapshot).select(
         "meeting_id",
         pl.col("booked_by").alias("bdr_id"),
         pl.col("owner_id").alias("ae_id"),
@@ -106,6 +115,8 @@ def handoffs(
     keep = (pl.col("occurred_at") >= start) & (
         pl.col("lead_id").is_not_null() | pl.col("opportunity_id").is_not_null()
     )
+    if as_of is not None:
+        keep = keep & (pl.col("occurred_at") <= horizon_lit)
     if touch_types is not None:
         keep = keep & pl.col("activity_type").cast(pl.String).is_in(list(touch_types))
     acts = (
@@ -117,7 +128,6 @@ def handoffs(
     by_opp = _first_touch(cohort, acts, "opportunity_id", "_touch_opp")
 
     sla = pl.duration(microseconds=round(sla_hours * 3_600_000_000))
-    end_lit = pl.lit(end).dt.cast_time_unit("us")
     touch = pl.col("first_ae_touch_at")
     out = (
         cohort.join(by_lead, on="meeting_id", how="left")
@@ -130,7 +140,7 @@ def handoffs(
         .with_columns(
             within_24h=pl.when(touch.is_not_null())
             .then(pl.col("latency_hours") <= sla_hours)
-            .when(end_lit - pl.col("booked_at") >= sla)
+            .when(horizon_lit - pl.col("booked_at") >= sla)
             .then(pl.lit(False))
             .otherwise(pl.lit(None, pl.Boolean))
         )

@@ -62,11 +62,20 @@ GROUP = ["team", "role"]
 MIX_COVARIATES = ("segment", "lead_source", "amount_band")
 
 
-def _scoped(opportunities: pl.LazyFrame, reps: pl.LazyFrame, period: Period) -> pl.LazyFrame:
+def _scoped(
+    opportunities: pl.LazyFrame, reps: pl.LazyFrame, period: Period, as_of: datetime | None
+) -> pl.LazyFrame:
     end = datetime.combine(period.end, time(0), tzinfo=UTC)
     closed_in = pl.col("is_closed") & date_in_period("closed_at", period)
+    closed_later = (pl.col("closed_at") >= period.end).fill_null(False)
+    if as_of is not None:
+        # a deal closed after the snapshot was still open when the data was exported
+        known = (pl.col("closed_at") <= as_of.date()).fill_null(False)
+        closed_in = closed_in & known
+        closed_later = closed_later | ~known
+        end = min(end, as_of)
     open_at_end = (pl.col("created_at") < pl.lit(end).dt.cast_time_unit("us")) & (
-        ~pl.col("is_closed") | (pl.col("closed_at") >= period.end).fill_null(False)
+        ~pl.col("is_closed") | closed_later
     )
     people = reps.select(
         pl.col("rep_id").alias("owner_id"),
@@ -180,6 +189,7 @@ def skill_gaps(
     amount_bands: int = 3,
     covariates: Sequence[str] = MIX_COVARIATES,
     max_prior_strength: float | None = None,
+    as_of: datetime | None = None,
 ) -> pl.DataFrame:
     """Win rate, shrunk rate, interval and gap to the top performer per rep.
 
@@ -206,7 +216,7 @@ def skill_gaps(
     >>> out.select("rep_id", "closed", "win_rate", "evidence").rows()
     [('a', 2, 0.5, 'too_few'), ('b', 0, None, 'too_few')]
     """
-    scoped = _scoped(opportunities, reps, period)
+    scoped = _scoped(opportunities, reps, period, as_of)
     per_rep_lf, cells_lf = _counts(scoped, amount_bands)
     per_rep, cells = pl.collect_all([per_rep_lf, cells_lf])
     per_rep = per_rep.sort(*GROUP, "rep_id")
