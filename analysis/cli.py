@@ -59,30 +59,27 @@ def _add_period(p: argparse.ArgumentParser) -> None:
 
 
 def _add_metric_options(p: argparse.ArgumentParser) -> None:
+    from analysis.config import SETTINGS
+
     p.add_argument("--taxonomy", type=Path, help="decision taxonomy TOML replacing the default")
     p.add_argument(
         "--tz",
-        default="UTC",
+        default=SETTINGS["tz"].default,
         help="default IANA time zone for reps without one, and for meetings (default UTC)",
     )
-    p.add_argument(
-        "--fatigue-threshold",
-        type=int,
-        default=45,
-        help="heuristic daily decision limit (default 45)",
-    )
-    p.add_argument(
-        "--min-deals",
-        type=int,
-        default=10,
-        help="closed deals below which a rep is 'too few' (default 10)",
-    )
-    p.add_argument(
-        "--hygiene-threshold",
-        type=float,
-        default=70.0,
-        help="heuristic hygiene score for trusted data (default 70)",
-    )
+    for name, kind in (
+        ("fatigue_threshold", int),
+        ("min_deals", int),
+        ("hygiene_threshold", float),
+    ):
+        setting = SETTINGS[name]
+        label = "heuristic: " if setting.heuristic else ""
+        p.add_argument(
+            setting.flag,
+            type=kind,
+            default=setting.default,
+            help=f"{label}{setting.help} (default {setting.default:g})",
+        )
     p.add_argument(
         "--as-of",
         dest="as_of",
@@ -138,6 +135,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=None, help="parallel notebooks (default: CPU count)")
     _add_period(p)
     _add_metric_options(p)
+
+    p = sub.add_parser("tables", help="the registry of output tables: grain, needs, columns")
+    p.add_argument(
+        "--json", action="store_true", help="a JSON list of {name, grain, needs, columns}"
+    )
+    p.add_argument("--taxonomy", type=Path, help="taxonomy whose enum categories to show")
 
     p = sub.add_parser(
         "notebooks", help="write the analyst notebooks (jupytext .py) into a folder for JupyterLab"
@@ -237,6 +240,8 @@ def _run(args: argparse.Namespace) -> int:
                 "outcome_horizon_days": args.outcome_horizon_days,
             },
         )
+    if args.command == "tables":
+        return _tables(args)
     if args.command == "notebooks":
         from analysis.reports.templates import write_notebooks
 
@@ -251,6 +256,26 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "ingest":
         return _ingest(args)
     raise BadInputError(f"unknown command {args.command}")
+
+
+def _tables(args: argparse.Namespace) -> int:
+    """Print the registry of output tables (``--json``: machine-readable, on stdout)."""
+    import json
+
+    from analysis.decisions.taxonomy import load_taxonomy
+    from analysis.registry import manifest
+
+    entries = manifest(taxonomy=load_taxonomy(args.taxonomy) if args.taxonomy else None)
+    if args.json:
+        print(json.dumps(entries, indent=2))
+        return 0
+    for entry in entries:
+        print(f"{entry['name']}  (one row per {entry['grain']})")
+        print(f"  {entry['description']}")
+        print(f"  needs: {', '.join(entry['needs'])}; produced by {entry['producer']}")
+        for column in entry["columns"]:
+            print(f"    {column['name']}: {column['type']}")
+    return 0
 
 
 def _ingest(args: argparse.Namespace) -> int:

@@ -17,21 +17,13 @@ from typing import Any
 
 import polars as pl
 
+from analysis import registry
 from analysis.canonical.validate import ValidationResult, validate_dataset, write_validation
+from analysis.config import DEFAULTS
 from analysis.errors import BadInputError
 from analysis.io import atomic_output_dir, write_json, write_table
 from analysis.metrics.hygiene import unmeasured_components
 from analysis.periods import DEFAULT_OUTCOME_HORIZON_DAYS, Period, resolve_as_of
-
-CONTRACT_TABLES = (
-    "decisions",
-    "decision_load",
-    "fatigue",
-    "bdr_funnel",
-    "skill_gaps",
-    "hygiene",
-    "handoffs",
-)
 
 
 class _Stages:
@@ -62,10 +54,10 @@ def run_metrics(
     *,
     period: Period,
     taxonomy: str | Path | None = None,
-    tz: str = "UTC",
-    fatigue_threshold: int = 45,
-    min_deals: int = 10,
-    hygiene_threshold: float = 70.0,
+    tz: str = DEFAULTS.tz,
+    fatigue_threshold: int = DEFAULTS.fatigue_threshold,
+    min_deals: int = DEFAULTS.min_deals,
+    hygiene_threshold: float = DEFAULTS.hygiene_threshold,
     progress: bool = False,
     engine: str = "auto",
     as_of: str | datetime | None = None,
@@ -101,7 +93,8 @@ def run_metrics(
         as_of_time, as_of_source = resolve_as_of(clean, flag=as_of)
 
         def emit(name: str, frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
-            """Write one output table (a LazyFrame is streamed) and scan it back."""
+            """Write one registered output table (a LazyFrame is streamed) and scan it back."""
+            registry.get(name)  # every output table is declared in analysis/registry.py
             path = tmp / f"{name}.parquet"
             if engine != "auto" and isinstance(frame, pl.LazyFrame):
                 frame = frame.collect(engine=engine)  # an explicit engine, e.g. for benchmarks

@@ -235,6 +235,7 @@ def test_missing_optional_tables_are_unavailable_not_zero(sample_dir: Path, tmp_
     assert quality["unavailable"] == {
         "bdr_funnel": ["meetings", "opportunities"],
         "handoffs": ["meetings"],
+        "handoff_summary": ["meetings"],
         "skill_gaps": ["opportunities"],
     }
     for name in ("bdr_funnel", "handoffs", "skill_gaps"):

@@ -45,16 +45,6 @@ REASONS = (
     "duplicate_key",
     "unknown_rep",
 )
-#: Metric -> the optional tables it needs (``reps`` is always required).
-METRIC_REQUIREMENTS: dict[str, tuple[str, ...]] = {
-    "decisions": ("activities",),
-    "decision_load": ("activities",),
-    "fatigue": ("activities",),
-    "bdr_funnel": ("meetings", "opportunities"),
-    "handoffs": ("meetings", "activities"),
-    "skill_gaps": ("opportunities",),
-    "hygiene": (),  # computed from whichever of opportunities/activities exist
-}
 _ROW = "__row"
 _PARSED = "__p_"
 _TRUE = {"true", "t", "1", "yes", "y"}
@@ -146,15 +136,10 @@ class ValidationResult:
         return [t for t in TABLES if t not in self.tables]
 
     def unavailable(self) -> dict[str, list[str]]:
-        """Metric -> the tables it lacks, for metrics that cannot be computed."""
-        out = {}
-        for metric, needs in METRIC_REQUIREMENTS.items():
-            lacking = [t for t in needs if t not in self.tables]
-            if metric == "hygiene" and not ({"activities", "opportunities"} & self.tables.keys()):
-                lacking = ["activities", "opportunities"]
-            if lacking:
-                out[metric] = lacking
-        return out
+        """Output table -> the input tables it lacks (the registry says what each needs)."""
+        from analysis.registry import unavailable
+
+        return unavailable(self.tables.keys())
 
 
 # ---------------------------------------------------------------- parsing --

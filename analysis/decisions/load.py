@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from analysis.config import DEFAULTS
 from analysis.decisions.exprs import (
     automatable_share,
     class_count,
@@ -30,7 +31,9 @@ from analysis.decisions.exprs import (
 from analysis.decisions.taxonomy import UNCLASSIFIED
 
 
-def decision_load(decisions: pl.LazyFrame, *, threshold: int = 45) -> pl.LazyFrame:
+def decision_load(
+    decisions: pl.LazyFrame, *, threshold: int = DEFAULTS.fatigue_threshold
+) -> pl.LazyFrame:
     """Per rep and local day with at least one decision: counts by class.
 
     ``decisions`` counts every activity of the day, unclassified ones included (it is the
@@ -68,7 +71,9 @@ def decision_load(decisions: pl.LazyFrame, *, threshold: int = 45) -> pl.LazyFra
     )
 
 
-def rep_load_summary(load: pl.LazyFrame, *, threshold: int = 45) -> pl.LazyFrame:
+def rep_load_summary(
+    load: pl.LazyFrame, *, threshold: int = DEFAULTS.fatigue_threshold
+) -> pl.LazyFrame:
     """Per rep: how many decisions a day, how often over the threshold, and of what kind.
 
     Parameters

@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from analysis import registry
 from analysis.errors import BadInputError
 
 __all__ = [
@@ -39,36 +40,14 @@ REP_COLUMNS: dict[str, str] = {
     "top_performer_rep_id": "top_performer_name",
 }
 
-#: tables loaded eagerly (small: one row per rep, rep-day, meeting or bin)
-EAGER_TABLES = (
-    "decision_load",
-    "rep_load",
-    "taxonomy_coverage",
-    "unmatched_shapes",
-    "fatigue",
-    "fatigue_curve",
-    "bdr_funnel",
-    "handoffs",
-    "handoff_summary",
-    "skill_gaps",
-    "hygiene",
-)
+#: tables loaded eagerly (small: one row per rep, rep-day, meeting or bin): every
+#: registered output table except the lazy ones (``decisions``), see analysis/registry.py
+EAGER_TABLES: tuple[str, ...] = registry.names(eager=True)
 
-#: metric table -> canonical input tables it needs (used for "not available" notes
-#: when quality.json does not say more)
+#: metric table -> canonical input tables it needs (for "not available" notes when
+#: quality.json does not say more), from the registry
 TABLE_NEEDS: dict[str, tuple[str, ...]] = {
-    "decisions": ("activities",),
-    "decision_load": ("activities",),
-    "rep_load": ("activities",),
-    "taxonomy_coverage": ("activities",),
-    "unmatched_shapes": ("activities",),
-    "fatigue": ("activities",),
-    "fatigue_curve": ("activities",),
-    "bdr_funnel": ("meetings", "opportunities"),
-    "handoffs": ("meetings", "activities"),
-    "handoff_summary": ("meetings", "activities"),
-    "skill_gaps": ("opportunities",),
-    "hygiene": ("opportunities", "activities"),
+    name: tuple(t for t in spec.needs if t != "reps") for name, spec in registry.TABLES.items()
 }
 
 

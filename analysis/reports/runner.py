@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from analysis.config import THRESHOLD_KEYS, run_thresholds
 from analysis.errors import BadInputError
 from analysis.periods import Period
 from analysis.reports.data import team_slug
@@ -408,9 +409,7 @@ def run_reports(
         "quarter": period.label,
         "as_of": "",
         "tz": "UTC",
-        "fatigue_threshold": 45,
-        "min_deals": 10,
-        "hygiene_threshold": 70.0,
+        **run_thresholds(),
         "summary_path": "",
     }
     check_parameters(nb, base_params, name=f"notebook template {template!r}")
@@ -430,10 +429,8 @@ def run_reports(
         run = json.loads(run_file.read_text())
     out.mkdir(parents=True, exist_ok=True)
 
-    thresholds = dict(run.get("thresholds") or {})
-    for key in ("fatigue_threshold", "min_deals", "hygiene_threshold"):
-        if key not in thresholds and key in options:
-            thresholds[key] = options[key]
+    thresholds = run_thresholds(**{k: options.get(k) for k in THRESHOLD_KEYS})
+    thresholds.update(run.get("thresholds") or {})  # what the metrics were computed with
     chosen = _select_teams(_teams_of(metrics_path, run), teams)
     if not chosen:
         raise BadInputError("no teams to report on (reps has no team)", file=metrics_path)
@@ -451,9 +448,9 @@ def run_reports(
             "team": team,
             "as_of": str(run.get("as_of") or ""),
             "tz": str(run.get("tz") or options.get("tz") or "UTC"),
-            "fatigue_threshold": int(thresholds.get("fatigue_threshold", 45)),
-            "min_deals": int(thresholds.get("min_deals", 10)),
-            "hygiene_threshold": float(thresholds.get("hygiene_threshold", 70.0)),
+            "fatigue_threshold": int(thresholds["fatigue_threshold"]),
+            "min_deals": int(thresholds["min_deals"]),
+            "hygiene_threshold": float(thresholds["hygiene_threshold"]),
             "summary_path": str(summary.resolve()),
         }
         tasks.append(

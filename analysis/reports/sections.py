@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from analysis.config import DEFAULTS
 from analysis.reports import plots, tables
 from analysis.reports.data import MetricsBundle
 
@@ -165,7 +166,7 @@ def header(bundle: MetricsBundle, *, team: str, quarter: str, as_of: str, tz: st
     if roster:
         out.append(roster)
     warning = trust_warning(
-        bundle, hygiene_threshold=bundle.thresholds.get("hygiene_threshold", 70.0)
+        bundle, hygiene_threshold=bundle.thresholds.get("hygiene_threshold", DEFAULTS.hygiene_threshold)
     )
     if warning:
         out.append(warning.replace("these figures", "every figure in this report"))
@@ -249,7 +250,7 @@ def taxonomy_section(bundle: MetricsBundle) -> Items:
         return [_empty(bundle, "activities")]
     out: Items = [tables.taxonomy_table(cov)]
     share = cov["coverage"][0] if "coverage" in cov.columns else None
-    if share is not None and share < 0.8:
+    if share is not None and share < DEFAULTS.min_taxonomy_coverage:
         out.insert(
             0,
             f"⚠ only **{tables.fmt_pct(share)}** of activities matched a taxonomy rule; "

@@ -1,0 +1,517 @@
+"""The registry of output tables: one entry per table ``metrics`` writes (dbt-manifest style).
+
+Every output table is declared here once: its ``name``, ``grain`` (what one row is), the
+``producer`` (the function that builds it), the canonical input tables it ``needs``, the
+output tables it reads (``upstream``), a one-line ``description`` and its ``columns``
+with their exact polars types, in the order they are written. Everything else reads
+this list:
+
+- the metrics run (:mod:`analysis.pipeline`) refuses to write an unregistered table;
+- ``quality.json``'s ``unavailable`` is :func:`unavailable` (a table whose inputs are missing);
+- the report loader (:mod:`analysis.reports.data`) loads the registered tables;
+- ``decision-stack tables [--json]`` prints it (CONTRACT 5.6);
+- ``tests/test_registry.py`` runs ``metrics`` and checks that every written parquet is
+  registered with exactly its columns and types, and every registered table is written
+  or listed unavailable.
+
+Registering a new table is one :class:`TableSpec` entry in :data:`TABLES` (see
+docs/architecture.md for a worked example). Columns whose type depends on the taxonomy
+(the ``pl.Enum`` of ``rule_id``, ``decision``, ``decision_class``) are declared as
+:class:`FromTaxonomy` and resolved for a given taxonomy (the default one unless told).
+
+Examples
+--------
+>>> spec = get("decision_load")
+>>> spec.grain
+'rep and local day with at least one decision'
+>>> list(spec.schema())[:3]
+['rep_id', 'team', 'day']
+>>> unavailable({"reps", "activities"})["bdr_funnel"]
+['meetings', 'opportunities']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from analysis.canonical.schemas import ROLES
+
+__all__ = [
+    "TABLES",
+    "FromTaxonomy",
+    "TableSpec",
+    "check_frame",
+    "get",
+    "manifest",
+    "names",
+    "unavailable",
+]
+
+_TS = pl.Datetime("us", "UTC")
+
+
+@dataclass(frozen=True)
+class FromTaxonomy:
+    """A column whose ``pl.Enum`` categories come from the taxonomy (``rule_id``, ``decision``...)."""
+
+    column: str
+
+
+ColumnType = pl.DataType | type[pl.DataType] | FromTaxonomy
+
+#: trust stamps added to tables with a rep column (team and rep hygiene)
+REP_TRUST: dict[str, ColumnType] = {"data_trusted": pl.Boolean, "rep_data_trusted": pl.Boolean}
+#: trust stamp added to team-level tables
+TEAM_TRUST: dict[str, ColumnType] = {"data_trusted": pl.Boolean}
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One output table: what a row is, who makes it, what it needs and its exact columns.
+
+    ``needs_any``: the table is computed from whichever of ``needs`` (besides ``reps``)
+    exist, and is unavailable only when none does. ``lazy``: too large to load eagerly in
+    the reports (scanned instead). ``command``: the command that writes it.
+    """
+
+    name: str
+    grain: str
+    producer: str
+    needs: tuple[str, ...]
+    description: str
+    columns: Mapping[str, ColumnType]
+    upstream: tuple[str, ...] = ()
+    needs_any: bool = False
+    lazy: bool = False
+    command: str = "metrics"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def schema(self, taxonomy: Any = None) -> pl.Schema:
+        """The exact polars schema written, taxonomy-dependent enums resolved.
+
+        ``taxonomy`` is a loaded :class:`~analysis.decisions.taxonomy.Taxonomy`, or
+        ``None`` for the default taxonomy.
+        """
+        resolved: dict[str, Any] = {}
+        dtypes: dict[str, pl.DataType] | None = None
+        for name, dtype in self.columns.items():
+            if isinstance(dtype, FromTaxonomy):
+                if dtypes is None:
+                    dtypes = _taxonomy_dtypes(taxonomy)
+                dtype = dtypes[dtype.column]
+            resolved[name] = dtype
+        return pl.Schema(resolved)
+
+    def lacking(self, present: Collection[str]) -> list[str]:
+        """The input tables missing from ``present`` that make this table unavailable."""
+        optional = [t for t in self.needs if t != "reps"]
+        missing = [t for t in optional if t not in present]
+        if self.needs_any:
+            return missing if len(missing) == len(optional) else []
+        return missing
+
+    def to_dict(self, taxonomy: Any = None) -> dict[str, Any]:
+        """The manifest entry: name, grain, needs, columns [{name, type}], and the rest."""
+        return {
+            "name": self.name,
+            "grain": self.grain,
+            "needs": list(self.needs),
+            "columns": [{"name": n, "type": str(t)} for n, t in self.schema(taxonomy).items()],
+            "upstream": list(self.upstream),
+            "producer": self.producer,
+            "command": self.command,
+            "description": self.description,
+        }
+
+
+def _taxonomy_dtypes(taxonomy: Any) -> dict[str, pl.DataType]:
+    from analysis.decisions.classify import decision_dtypes
+    from analysis.decisions.taxonomy import load_taxonomy
+
+    return dict(decision_dtypes(taxonomy if taxonomy is not None else load_taxonomy(None)))
+
+
+# ----------------------------------------------------------------------------------------
+# The registry. To add a table: append one TableSpec (columns in the order written).
+# ----------------------------------------------------------------------------------------
+_SPECS: tuple[TableSpec, ...] = (
+    TableSpec(
+        name="decisions",
+        grain="activity in the period",
+        producer="analysis.decisions.classify:classify_activities",
+        needs=("reps", "activities"),
+        upstream=(),
+        description="each activity classified by the taxonomy's first matching rule, with its rep-local day and order in that day",
+        columns={
+            "activity_id": pl.String,
+            "rep_id": pl.String,
+            "team": pl.String,
+            "role": pl.Enum(ROLES),
+            "day": pl.Date,
+            "seq_in_day": pl.Int32,
+            "decision": FromTaxonomy("decision"),
+            "decision_class": FromTaxonomy("decision_class"),
+            "rule_id": FromTaxonomy("rule_id"),
+            "occurred_at": _TS,
+            "activity_type": pl.String,
+            "outcome": pl.String,
+            "subject": pl.String,
+            "quality": pl.Boolean,
+        },
+        lazy=True,
+    ),
+    TableSpec(
+        name="decision_load",
+        grain="rep and local day with at least one decision",
+        producer="analysis.decisions.load:decision_load",
+        needs=("reps", "activities"),
+        upstream=("decisions",),
+        description="decisions per rep-day by class, and whether the day is over the fatigue threshold",
+        columns={
+            "rep_id": pl.String,
+            "team": pl.String,
+            "day": pl.Date,
+            "decisions": pl.Int64,
+            "pattern_recognition": pl.Int64,
+            "judgment": pl.Int64,
+            "unclassified": pl.Int64,
+            "classified": pl.Int64,
+            "over_threshold": pl.Boolean,
+        },
+    ),
+    TableSpec(
+        name="rep_load",
+        grain="rep with at least one decision",
+        producer="analysis.decisions.load:rep_load_summary",
+        needs=("reps", "activities"),
+        upstream=("decision_load", "hygiene"),
+        description="each rep's daily load, judgment and automatable shares over the period",
+        columns={
+            "rep_id": pl.String,
+            "team": pl.String,
+            "days_active": pl.Int64,
+            "decisions": pl.Int64,
+            "classified": pl.Int64,
+            "mean_daily_decisions": pl.Float64,
+            "median_daily_decisions": pl.Float64,
+            "p90_daily_decisions": pl.Float64,
+            "days_over_threshold": pl.Int64,
+            "share_days_over_threshold": pl.Float64,
+            "judgment_share": pl.Float64,
+            "automatable_share": pl.Float64,
+            "automatable_ci_low": pl.Float64,
+            "automatable_ci_high": pl.Float64,
+            **REP_TRUST,
+        },
+    ),
+    TableSpec(
+        name="taxonomy_coverage",
+        grain="team",
+        producer="analysis.decisions.classify:taxonomy_coverage",
+        needs=("reps", "activities"),
+        upstream=("decisions",),
+        description="share of each team's activities that a taxonomy rule classified",
+        columns={
+            "team": pl.String,
+            "decisions": pl.Int64,
+            "classified": pl.Int64,
+            "unclassified": pl.Int64,
+            "coverage": pl.Float64,
+        },
+    ),
+    TableSpec(
+        name="unmatched_shapes",
+        grain="activity shape no rule matched (run-wide)",
+        producer="analysis.decisions.classify:unmatched_shapes",
+        needs=("reps", "activities"),
+        upstream=("decisions",),
+        description="the most common shapes of unclassified activities, to extend the taxonomy",
+        columns={
+            "activity_type": pl.String,
+            "outcome": pl.String,
+            "subject_shape": pl.String,
+            "n": pl.Int64,
+            "share": pl.Float64,
+        },
+    ),
+    TableSpec(
+        name="fatigue",
+        grain="team, plus one row with team = all",
+        producer="analysis.decisions.fatigue:fatigue",
+        needs=("reps", "activities"),
+        upstream=("decisions", "hygiene"),
+        description="where decision quality changes through the rep's day: threshold, interval, p-value",
+        columns={
+            "team": pl.String,
+            "threshold_estimate": pl.Int64,
+            "threshold_ci_low": pl.Int64,
+            "threshold_ci_high": pl.Int64,
+            "quality_before": pl.Float64,
+            "quality_after": pl.Float64,
+            "relative_drop": pl.Float64,
+            "p_value": pl.Float64,
+            "n_decisions": pl.Int64,
+            "n_after": pl.Int64,
+            "n_reps": pl.Int64,
+            "significant": pl.Boolean,
+            "raw_relative_drop": pl.Float64,
+            "model_quality_before": pl.Float64,
+            "model_quality_after": pl.Float64,
+            "step_log_odds": pl.Float64,
+            "step_log_odds_se": pl.Float64,
+            "lr_statistic": pl.Float64,
+            "naive_p_value": pl.Float64,
+            "candidates_tested": pl.Int64,
+            "ci_method": pl.String,
+            "fit_engine": pl.String,
+            "reason": pl.String,
+            **TEAM_TRUST,
+        },
+    ),
+    TableSpec(
+        name="fatigue_curve",
+        grain="team and bin of the decision's order in the day",
+        producer="analysis.decisions.fatigue:fatigue_curve",
+        needs=("reps", "activities"),
+        upstream=("decisions",),
+        description="decision quality by order in the day (the curve the report plots)",
+        columns={
+            "team": pl.String,
+            "seq_from": pl.Int64,
+            "seq_to": pl.Int64,
+            "n": pl.Int64,
+            "positives": pl.Int64,
+            "quality_rate": pl.Float64,
+            "ci_low": pl.Float64,
+            "ci_high": pl.Float64,
+        },
+    ),
+    TableSpec(
+        name="hygiene",
+        grain="team (rep_id null), and rep within team",
+        producer="analysis.metrics.hygiene:hygiene",
+        needs=("reps", "opportunities", "activities"),
+        upstream=(),
+        description="0-100 CRM data completeness and consistency score, and whether the data is trusted",
+        columns={
+            "level": pl.String,
+            "team": pl.String,
+            "rep_id": pl.String,
+            "stage_consistent": pl.Float64,
+            "stage_consistent_n": pl.Int64,
+            "lost_with_reason": pl.Float64,
+            "lost_with_reason_n": pl.Int64,
+            "spine_complete": pl.Float64,
+            "spine_complete_n": pl.Int64,
+            "calls_with_notes": pl.Float64,
+            "calls_with_notes_n": pl.Int64,
+            "activities_linked": pl.Float64,
+            "activities_linked_n": pl.Int64,
+            "n_components": pl.Int64,
+            "score": pl.Float64,
+            "trusted": pl.Boolean,
+        },
+        needs_any=True,
+    ),
+    TableSpec(
+        name="bdr_funnel",
+        grain="BDR",
+        producer="analysis.metrics.funnel:bdr_funnel",
+        needs=("reps", "meetings", "opportunities"),
+        upstream=("hygiene",),
+        description="wins per booked meeting per BDR with intervals, and the flag for many meetings turning into few wins",
+        columns={
+            "rep_id": pl.String,
+            "team": pl.String,
+            "meetings_booked": pl.Int64,
+            "meetings_held": pl.Int64,
+            "meetings_no_show": pl.Int64,
+            "show_rate": pl.Float64,
+            "opportunities": pl.Int64,
+            "won": pl.Int64,
+            "lost": pl.Int64,
+            "won_per_meeting": pl.Float64,
+            "ci_low": pl.Float64,
+            "ci_high": pl.Float64,
+            "shrunk_won_per_meeting": pl.Float64,
+            "team_median_won_per_meeting": pl.Float64,
+            "team_median_excl_rep": pl.Float64,
+            "team_median_meetings_booked": pl.Float64,
+            "disqualification_rate": pl.Float64,
+            "evidence": pl.String,
+            "flag": pl.Boolean,
+            "flag_reason": pl.String,
+            **REP_TRUST,
+        },
+    ),
+    TableSpec(
+        name="handoffs",
+        grain="meeting booked in the period",
+        producer="analysis.metrics.handoffs:handoffs",
+        needs=("reps", "meetings", "activities"),
+        upstream=("hygiene",),
+        description="hours from booking to the AE's first touch, censored while untouched",
+        columns={
+            "meeting_id": pl.String,
+            "bdr_id": pl.String,
+            "ae_id": pl.String,
+            "team": pl.String,
+            "status": pl.String,
+            "booked_at": _TS,
+            "first_ae_touch_at": _TS,
+            "latency_hours": pl.Float64,
+            "within_24h": pl.Boolean,
+            "censored": pl.Boolean,
+            **REP_TRUST,
+        },
+    ),
+    TableSpec(
+        name="handoff_summary",
+        grain="team (level = team) and BDR within team (level = bdr)",
+        producer="analysis.metrics.handoffs:handoff_summary",
+        needs=("reps", "meetings", "activities"),
+        upstream=("handoffs", "hygiene"),
+        description="share of meetings touched within 24 h and median latency, per team and per BDR",
+        columns={
+            "level": pl.String,
+            "team": pl.String,
+            "bdr_id": pl.String,
+            "meetings": pl.Int64,
+            "touched": pl.Int64,
+            "median_latency_hours": pl.Float64,
+            "n_decided": pl.Int64,
+            "n_within_24h": pl.Int64,
+            "share_within_24h": pl.Float64,
+            "ci_low": pl.Float64,
+            "ci_high": pl.Float64,
+            "n_censored": pl.Int64,
+            **REP_TRUST,
+        },
+    ),
+    TableSpec(
+        name="skill_gaps",
+        grain="rep who owns opportunities",
+        producer="analysis.metrics.skill_gaps:skill_gaps",
+        needs=("reps", "opportunities"),
+        upstream=("hygiene",),
+        description="win rates shrunk toward the team, compared with the team's top performer",
+        columns={
+            "rep_id": pl.String,
+            "team": pl.String,
+            "role": pl.String,
+            "closed": pl.Int64,
+            "won": pl.Int64,
+            "open": pl.Int64,
+            "win_rate": pl.Float64,
+            "shrunk_win_rate": pl.Float64,
+            "ci_low": pl.Float64,
+            "ci_high": pl.Float64,
+            "top_performer_rate": pl.Float64,
+            "ratio_to_top": pl.Float64,
+            "evidence": pl.String,
+            "rank_group": pl.Int64,
+            "is_top_performer": pl.Boolean,
+            "amount_weighted_win_rate": pl.Float64,
+            "adjusted_win_rate": pl.Float64,
+            "adjusted_ratio_to_top": pl.Float64,
+            "raw_ratio_to_top": pl.Float64,
+            "mix_note": pl.String,
+            "adjust_method": pl.String,
+            "prior_method": pl.String,
+            "prior_mean": pl.Float64,
+            "prior_strength": pl.Float64,
+            **REP_TRUST,
+        },
+    ),
+)
+
+#: name -> :class:`TableSpec`, in the order ``metrics`` writes them
+TABLES: dict[str, TableSpec] = {spec.name: spec for spec in _SPECS}
+assert len(TABLES) == len(_SPECS), "a table is registered twice"
+
+
+def get(name: str) -> TableSpec:
+    """The registry entry of ``name`` (``KeyError`` naming the known tables if unregistered)."""
+    try:
+        return TABLES[name]
+    except KeyError:
+        raise KeyError(f"{name!r} is not a registered output table ({', '.join(TABLES)})") from None
+
+
+def names(*, command: str = "metrics", eager: bool | None = None) -> tuple[str, ...]:
+    """Registered table names written by ``command``; ``eager=True`` drops the lazy ones.
+
+    Examples
+    --------
+    >>> "decisions" in names(), "decisions" in names(eager=True)
+    (True, False)
+    """
+    return tuple(
+        s.name
+        for s in TABLES.values()
+        if s.command == command and (eager is None or s.lazy != eager)
+    )
+
+
+def unavailable(present: Collection[str], *, command: str = "metrics") -> dict[str, list[str]]:
+    """Table -> the missing input tables, for every registered table that cannot be computed.
+
+    ``present`` are the canonical tables found in the data folder.
+
+    Examples
+    --------
+    >>> sorted(unavailable({"reps", "opportunities"}))[:3]
+    ['bdr_funnel', 'decision_load', 'decisions']
+    >>> "hygiene" in unavailable({"reps", "opportunities"})
+    False
+    """
+    out = {}
+    for spec in TABLES.values():
+        if spec.command != command:
+            continue
+        lacking = spec.lacking(present)
+        if lacking:
+            out[spec.name] = lacking
+    return out
+
+
+def check_frame(name: str, schema: Mapping[str, Any], *, taxonomy: Any = None) -> list[str]:
+    """Differences between a written table's schema and its registry entry (empty: equal).
+
+    Examples
+    --------
+    >>> check_frame("taxonomy_coverage", {"team": pl.String})
+    ['missing columns: decisions, classified, unclassified, coverage']
+    """
+    expected = get(name).schema(taxonomy)
+    got = dict(schema)
+    problems = []
+    missing = [c for c in expected if c not in got]
+    extra = [c for c in got if c not in expected]
+    if missing:
+        problems.append(f"missing columns: {', '.join(missing)}")
+    if extra:
+        problems.append(f"unregistered columns: {', '.join(extra)}")
+    for column, dtype in expected.items():
+        if column in got and got[column] != dtype:
+            problems.append(f"{column}: written {got[column]}, registered {dtype}")
+    if not missing and not extra and list(got) != list(expected):
+        problems.append(f"column order: written {list(got)}, registered {list(expected)}")
+    return problems
+
+
+def manifest(*, taxonomy: Any = None, tables: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """The registry as a JSON-ready list (what ``decision-stack tables --json`` prints).
+
+    Examples
+    --------
+    >>> entry = manifest(tables=["taxonomy_coverage"])[0]
+    >>> sorted(entry)[:4], entry["columns"][0]
+    (['columns', 'command', 'description', 'grain'], {'name': 'team', 'type': 'String'})
+    """
+    chosen = list(TABLES) if tables is None else list(tables)
+    return [get(name).to_dict(taxonomy) for name in chosen]
