@@ -71,6 +71,7 @@ def _add_metric_options(p: argparse.ArgumentParser) -> None:
         ("fatigue_threshold", int),
         ("min_deals", int),
         ("hygiene_threshold", float),
+        ("stall_quantile", float),
     ):
         setting = SETTINGS[name]
         label = "heuristic: " if setting.heuristic else ""
@@ -210,6 +211,7 @@ def _run(args: argparse.Namespace) -> int:
             fatigue_threshold=args.fatigue_threshold,
             min_deals=args.min_deals,
             hygiene_threshold=args.hygiene_threshold,
+            stall_quantile=args.stall_quantile,
             progress=not args.quiet,
             as_of=_as_of(args),
             outcome_horizon_days=args.outcome_horizon_days,
@@ -236,6 +238,7 @@ def _run(args: argparse.Namespace) -> int:
                 "fatigue_threshold": args.fatigue_threshold,
                 "min_deals": args.min_deals,
                 "hygiene_threshold": args.hygiene_threshold,
+                "stall_quantile": args.stall_quantile,
                 "as_of": _as_of(args),
                 "outcome_horizon_days": args.outcome_horizon_days,
             },

@@ -58,6 +58,7 @@ def run_metrics(
     fatigue_threshold: int = DEFAULTS.fatigue_threshold,
     min_deals: int = DEFAULTS.min_deals,
     hygiene_threshold: float = DEFAULTS.hygiene_threshold,
+    stall_quantile: float = DEFAULTS.stall_quantile,
     progress: bool = False,
     engine: str = "auto",
     as_of: str | datetime | None = None,
@@ -122,6 +123,13 @@ def run_metrics(
             emit=emit,
             stages=stages,
         )
+        with stages.stage("process_audit"):
+            from analysis.metrics.stages import process_audit
+
+            for name, table in process_audit(
+                clean, as_of=as_of_time, stall_quantile=stall_quantile, taxonomy=taxonomy
+            ).items():
+                emit(name, table)
         _decision_stack(
             clean,
             reps,
@@ -150,6 +158,7 @@ def run_metrics(
                 "fatigue_threshold": fatigue_threshold,
                 "min_deals": min_deals,
                 "hygiene_threshold": hygiene_threshold,
+                "stall_quantile": stall_quantile,
             },
             "teams": teams,
             "tables": dict(sorted(written.items())),

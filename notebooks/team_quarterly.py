@@ -23,7 +23,7 @@ hygiene_threshold: float = 70.0  # heuristic: hygiene score below which figures 
 summary_path: str = ""  # key-figures JSON sidecar to write; empty: none
 
 # %% tags=["remove-cell"]
-from analysis.reports import sections
+from analysis.reports import pipeline_audit, sections
 from analysis.reports.data import load_metrics
 from analysis.reports.display import show
 from analysis.reports.summary import write_summary
@@ -100,7 +100,17 @@ show(sections.handoff_section(bundle, hygiene_threshold=hygiene_threshold))
 show(sections.skill_gap_section(bundle, hygiene_threshold=hygiene_threshold, min_deals=min_deals))
 
 # %% [markdown]
-# ## 6. Definitions and thresholds
+# ## 6. Where deals stall
+#
+# Time in each stage, with deals still sitting in it counted (Kaplan–Meier, censored at
+# the data's as-of time), how each stage's entries ended, and the open deals a manager
+# should look at: stalled, pushed twice or more, or past their expected close date.
+
+# %%
+show(pipeline_audit.where_deals_stall_section(bundle))
+
+# %% [markdown]
+# ## 7. Definitions and thresholds
 
 # %%
 show(

@@ -15,7 +15,7 @@ import polars as pl
 from analysis.canonical.schemas import MEETING_STATUSES, required_columns
 
 TAXONOMY = Path(__file__).parents[1] / "analysis" / "decisions" / "default_taxonomy.toml"
-TABLES = ("reps", "activities", "meetings", "opportunities", "stage_history")
+TABLES = ("reps", "activities", "meetings", "opportunities", "stage_history", "close_date_changes")
 KEYS = {"activities": "activity_id", "meetings": "meeting_id", "opportunities": "opportunity_id"}
 REP_REFS = {"activities": "rep_id", "meetings": "booked_by", "opportunities": "owner_id"}
 TIMESTAMPS = {
@@ -23,6 +23,7 @@ TIMESTAMPS = {
     "meetings": ["booked_at", "scheduled_for"],
     "opportunities": ["created_at"],
     "stage_history": ["entered_at"],
+    "close_date_changes": ["changed_at"],
 }
 
 
@@ -71,6 +72,11 @@ def reason_flags(raw: dict[str, pl.DataFrame], table: str) -> pl.DataFrame:
         unparseable.append(
             pl.col("amount").is_not_null()
             & pl.col("amount").cast(pl.Float64, strict=False).is_null()
+        )
+    if table == "close_date_changes":
+        unparseable.append(
+            pl.col("close_date").is_not_null()
+            & pl.col("close_date").str.to_date("%Y-%m-%d", strict=False).is_null()
         )
     if table == "activities":
         unparseable.append(

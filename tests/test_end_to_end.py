@@ -237,8 +237,19 @@ def test_missing_optional_tables_are_unavailable_not_zero(sample_dir: Path, tmp_
         "handoffs": ["meetings"],
         "handoff_summary": ["meetings"],
         "skill_gaps": ["opportunities"],
+        **{
+            name: ["opportunities", "stage_history"]
+            for name in (
+                "stage_durations",
+                "stage_conversion",
+                "stage_survival",
+                "stalled_deals",
+                "pipeline_exceptions",
+                "stage_hygiene",
+            )
+        },
     }
-    for name in ("bdr_funnel", "handoffs", "skill_gaps"):
+    for name in ("bdr_funnel", "handoffs", "skill_gaps", "stage_durations", "stalled_deals"):
         assert not (out / f"{name}.parquet").exists()
     assert (out / "decisions.parquet").exists() and (out / "hygiene.parquet").exists()
 

@@ -29,6 +29,7 @@ EXPECTED_PARAMETERS = {
     },
     "explore_team": {"data_dir": "str", "metrics_dir": "str", "team": "str", "quarter": "str"},
     "rep_gaps": {"metrics_dir": "str", "team": "str", "role": "str", "hygiene_threshold": "float"},
+    "pipeline_audit": {"metrics_dir": "str", "team": "str", "min_pushes": "int"},
 }
 
 
@@ -111,7 +112,8 @@ def test_team_report_sections_come_in_order(east_report: tuple[dict, dict]) -> N
         "## 3. BDR funnel",
         "## 4. Handoff latency",
         "## 5. Skill gaps",
-        "## 6. Definitions and thresholds",
+        "## 6. Where deals stall",
+        "## 7. Definitions and thresholds",
     ]
     positions = [text.index(h) for h in headings]
     assert positions == sorted(positions)

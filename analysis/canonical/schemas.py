@@ -95,6 +95,14 @@ class StageHistory(dy.Schema):
     entered_at = dy.Datetime(nullable=False, time_zone=UTC)
 
 
+class CloseDateChanges(dy.Schema):
+    """One row per value an opportunity's expected close date took (optional; CONTRACT 5.3)."""
+
+    opportunity_id = dy.String(nullable=False)
+    close_date = dy.Date(nullable=False)
+    changed_at = dy.Datetime(nullable=False, time_zone=UTC)
+
+
 #: table name -> schema, in dependency order (reps first: others reference it).
 TABLES: dict[str, type[dy.Schema]] = {
     "reps": Reps,
@@ -102,6 +110,7 @@ TABLES: dict[str, type[dy.Schema]] = {
     "meetings": Meetings,
     "opportunities": Opportunities,
     "stage_history": StageHistory,
+    "close_date_changes": CloseDateChanges,
 }
 REQUIRED_TABLES = ("reps",)
 

@@ -2,7 +2,8 @@
 
 ``Task`` and ``Event`` become activities, ``Event`` also gives meetings,
 ``Opportunity`` gives opportunities, ``OpportunityHistory`` gives stage history
-(consecutive rows with the same stage collapsed to the first) and ``User`` with
+(consecutive rows with the same stage collapsed to the first) and close-date
+changes (consecutive rows with the same ``CloseDate`` collapsed likewise), and ``User`` with
 ``UserRole`` give reps. The mapping works on *source frames*: every value as
 text, headers normalised by :func:`~analysis.ingest.common.header_key` (so
 ``OwnerId``, ``OWNERID`` and Fivetran's ``owner_id`` are one column). The
@@ -48,6 +49,7 @@ from analysis.ingest.common import (
     field,
     first_reason,
     footer_reason,
+    has_field,
     header_key,
     map_meeting_status,
     map_outcome,
@@ -444,6 +446,51 @@ def map_stage_history(src: SourceFrame, *, tz: str = "UTC") -> tuple[pl.LazyFram
     return annotated.drop("_opp", "_at", "_id", "_stage"), rows
 
 
+def map_close_date_changes(
+    src: SourceFrame, *, tz: str = "UTC"
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """OpportunityHistory -> close_date_changes: one row per value ``CloseDate`` took.
+
+    Rows are ordered per opportunity by ``CreatedDate`` then ``Id``; a row whose close
+    date equals the previous valid row's is collapsed as ``non_close_date_change`` (the
+    history row recorded another field's change). An empty ``CloseDate`` is
+    ``missing_close_date``, an unreadable one ``unparseable_close_date``; the other
+    reasons are the stage history's (deleted, footer, unparseable ``CreatedDate``).
+    """
+    cols = src.columns
+    created = parse_datetime(field(cols, "createddate"), tz="UTC")
+    close = parse_date(field(cols, "closedate"))
+    base = first_reason(
+        *_base_reasons(src),
+        (parse_bool(field(cols, "isdeleted")), "deleted"),
+        (unparseable(field(cols, "createddate"), created), "unparseable_created_at"),
+        (text(field(cols, "createddate")).is_null(), "missing_created_at"),
+        (unparseable(field(cols, "closedate"), close), "unparseable_close_date"),
+        (text(field(cols, "closedate")).is_null(), "missing_close_date"),
+    )
+    ordered = src.frame.with_columns(
+        base.alias(REASON),
+        sf_id(field(cols, "opportunityid")).alias("_opp"),
+        created.alias("_at"),
+        sf_id(field(cols, "id")).alias("_id"),
+        close.alias("_close"),
+    )
+    valid = pl.col(REASON).is_null()
+    previous = pl.col("_close").shift(1).over(["_opp", valid], order_by=["_at", "_id", ROW])
+    annotated = ordered.with_columns(
+        pl.when(valid & (previous == pl.col("_close")).fill_null(False))
+        .then(pl.lit("non_close_date_change"))
+        .otherwise(pl.col(REASON))
+        .alias(REASON)
+    )
+    rows = annotated.filter(pl.col(REASON).is_null()).select(
+        pl.col("_opp").alias("opportunity_id"),
+        pl.col("_close").alias("close_date"),
+        pl.col("_at").alias("changed_at"),
+    )
+    return annotated.drop("_opp", "_at", "_id", "_close"), rows
+
+
 # ------------------------------------------------------------------ reps ----
 def _owner_ids(frames: dict[str, SourceFrame]) -> pl.LazyFrame:
     parts = []
@@ -676,13 +723,17 @@ def plan_salesforce(
         )
     if "OpportunityHistory" in frames:
         ann, rows = map_stage_history(frames["OpportunityHistory"], tz=tz)
+        parts = [Part("OpportunityHistory", "stage_history", ann, rows)]
+        if has_field(frames["OpportunityHistory"].columns, "closedate"):
+            close_ann, close_rows = map_close_date_changes(frames["OpportunityHistory"], tz=tz)
+            parts.append(Part("OpportunityHistory", "close_date_changes", close_ann, close_rows))
         plan.objects.append(
             SourceObject(
                 "OpportunityHistory",
                 frames["OpportunityHistory"].location,
                 ann,
                 pl.when(pl.col(REASON) != "non_stage_change").then(pl.col(REASON)),
-                [Part("OpportunityHistory", "stage_history", ann, rows)],
+                parts,
             )
         )
     return plan

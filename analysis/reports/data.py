@@ -283,7 +283,7 @@ def _filter_team(df: pl.DataFrame, name: str, team: str | None) -> pl.DataFrame:
     if team is None or "team" not in df.columns:
         return df
     keep = pl.col("team") == team
-    if name == "fatigue":  # keep the all-teams row for comparison
+    if name in ("fatigue", "stage_durations", "stage_survival"):  # keep the all-teams rows
         keep = keep | (pl.col("team") == "all")
     return df.filter(keep)
 

@@ -25,6 +25,7 @@ import polars as pl
 from analysis.canonical.schemas import MEETING_STATUSES
 from analysis.periods import Period
 from analysis.sample import catalogue as cat
+from analysis.sample import pipeline_audit
 
 DAY = 86_400
 HOUR = 3_600
@@ -1849,7 +1850,11 @@ def generate_sample(
     org.build_activities()
     clean = org.tables()
     planted = org.planted()
+    planted["process_audit"] = pipeline_audit.plant(org, clean)  # re-times stage_history
     written, dirty = _make_dirty(clean, org.rng)
+    written["close_date_changes"], dirty["close_date_changes"] = pipeline_audit.dirty_close_dates(
+        clean["close_date_changes"], np.random.default_rng([seed, 14])
+    )
     planted["clean_rows"] = {name: int(frame.height) for name, frame in clean.items()}
     planted["dirty_rows"] = dirty
     planted["input_rows"] = {name: int(frame.height) for name, frame in written.items()}
