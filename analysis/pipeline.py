@@ -140,6 +140,8 @@ def run_metrics(
             stages=stages,
             hygiene=hygiene_frame,
         )
+        with stages.stage("team_summary"):
+            emit("team_summary", _team_summary(reps, tmp, written, fatigue_threshold))
         teams = sorted(reps.select("team").unique().collect()["team"].to_list())
         run = {
             "period": {
@@ -167,6 +169,17 @@ def run_metrics(
         }
         write_json(tmp / "run.json", run)
     return run
+
+
+def _team_summary(
+    reps: pl.LazyFrame, tmp: Path, written: dict[str, int], fatigue_threshold: int
+) -> pl.LazyFrame:
+    """``team_summary`` from the tables already written (those not written stay null)."""
+    from analysis.metrics.team_summary import team_summary
+
+    sources = registry.get("team_summary").upstream
+    tables = {n: pl.scan_parquet(tmp / f"{n}.parquet") for n in sources if n in written}
+    return team_summary(reps, fatigue_threshold=fatigue_threshold, **tables)
 
 
 def _captured_columns(clean: dict[str, pl.LazyFrame]) -> dict[str, list[str]]:

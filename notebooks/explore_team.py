@@ -106,7 +106,7 @@ if bundle.skill_gaps is not None:
 # %%
 show(
     plots.load_distribution(
-        bundle.decision_load, threshold=bundle.thresholds.get("fatigue_threshold", 45), team=team
+        bundle.decision_load, threshold=bundle.threshold("fatigue_threshold"), team=team
     ),
     tables.bdr_funnel_table(bundle.bdr_funnel),
 )

@@ -15,7 +15,6 @@
 metrics_dir: str = "reports/2026Q3/_metrics"  # metrics directory written by run_metrics
 team: str = ""  # team to review, exactly as in reps.team
 role: str = ""  # only reps of this role (AE, AM, BDR); empty: every role
-hygiene_threshold: float = 70.0  # heuristic: hygiene score below which figures carry a warning
 
 # %% tags=["remove-cell"]
 import polars as pl
@@ -28,7 +27,7 @@ bundle = load_metrics(metrics_dir, team=team)
 gaps = bundle.skill_gaps
 if gaps is not None and role:
     gaps = gaps.filter(pl.col("role") == role)
-min_deals = int(bundle.thresholds.get("min_deals", 10))
+min_deals = int(bundle.threshold("min_deals"))
 
 # %% [markdown]
 # # Close-rate gaps per rep
@@ -42,7 +41,7 @@ show(
     f"**{team or 'all teams'}**{', role ' + role if role else ''}, period "
     f"{bundle.period.get('label', '?')}, floor: {min_deals} closed deals (a heuristic)."
 )
-show(sections.trust_warning(bundle, hygiene_threshold=hygiene_threshold, table="skill_gaps"))
+show(sections.trust_warning(bundle, table="skill_gaps"))
 if gaps is None:
     show(f"> {bundle.unavailable_note('skill_gaps')}.")
 elif gaps.height == 0:

@@ -17,10 +17,9 @@ team: str = ""  # team to report on, exactly as in reps.team
 quarter: str = "2026Q3"  # period label shown in the title, e.g. 2026Q3
 as_of: str = ""  # ISO datetime the data is as of; empty: take the metrics run's as_of
 tz: str = "UTC"  # time zone of the as-of stamp (daily figures use each rep's own zone)
-fatigue_threshold: int = 45  # heuristic: decisions per local day before fatigue is suspected
-min_deals: int = 10  # heuristic: closed deals a rep needs before being compared
-hygiene_threshold: float = 70.0  # heuristic: hygiene score below which figures carry a warning
 summary_path: str = ""  # key-figures JSON sidecar to write; empty: none
+# Thresholds are not parameters: the report states those the metrics were computed with
+# (run.json); change them with `decision-stack metrics --fatigue-threshold ...`.
 
 # %% tags=["remove-cell"]
 from analysis.reports import pipeline_audit, sections
@@ -41,7 +40,7 @@ show(sections.header(bundle, team=team, quarter=quarter, as_of=as_of, tz=tz))
 # CRM data is; the quarantine counts show the input rows set aside, and why.
 
 # %%
-show(sections.data_trust_section(bundle, hygiene_threshold=hygiene_threshold))
+show(sections.data_trust_section(bundle))
 
 # %% [markdown]
 # ## 2. The decision stack
@@ -49,11 +48,7 @@ show(sections.data_trust_section(bundle, hygiene_threshold=hygiene_threshold))
 # ### 2.1 Decision load, judgment versus pattern recognition, and what could be automated
 
 # %%
-show(
-    sections.decision_load_section(
-        bundle, fatigue_threshold=fatigue_threshold, hygiene_threshold=hygiene_threshold
-    )
-)
+show(sections.decision_load_section(bundle))
 
 # %% [markdown]
 # ### 2.2 Taxonomy coverage
@@ -67,11 +62,7 @@ show(sections.taxonomy_section(bundle))
 # ### 2.3 Fatigue: decision quality through the day
 
 # %%
-show(
-    sections.fatigue_section(
-        bundle, fatigue_threshold=fatigue_threshold, hygiene_threshold=hygiene_threshold
-    )
-)
+show(sections.fatigue_section(bundle))
 
 # %% [markdown]
 # ## 3. BDR funnel
@@ -80,7 +71,7 @@ show(
 # meetings that turn into few wins.
 
 # %%
-show(sections.bdr_section(bundle, hygiene_threshold=hygiene_threshold))
+show(sections.bdr_section(bundle))
 
 # %% [markdown]
 # ## 4. Handoff latency
@@ -88,7 +79,7 @@ show(sections.bdr_section(bundle, hygiene_threshold=hygiene_threshold))
 # Hours from a BDR booking a meeting to the AE's first touch on that lead or opportunity.
 
 # %%
-show(sections.handoff_section(bundle, hygiene_threshold=hygiene_threshold))
+show(sections.handoff_section(bundle))
 
 # %% [markdown]
 # ## 5. Skill gaps
@@ -97,7 +88,7 @@ show(sections.handoff_section(bundle, hygiene_threshold=hygiene_threshold))
 # with too few closed deals are shown but not compared.
 
 # %%
-show(sections.skill_gap_section(bundle, hygiene_threshold=hygiene_threshold, min_deals=min_deals))
+show(sections.skill_gap_section(bundle))
 
 # %% [markdown]
 # ## 6. Where deals stall
@@ -113,15 +104,7 @@ show(pipeline_audit.where_deals_stall_section(bundle))
 # ## 7. Definitions and thresholds
 
 # %%
-show(
-    sections.definitions_section(
-        bundle,
-        fatigue_threshold=fatigue_threshold,
-        min_deals=min_deals,
-        hygiene_threshold=hygiene_threshold,
-        tz=tz,
-    )
-)
+show(sections.definitions_section(bundle, tz=tz))
 
 # %% tags=["remove-cell"]
 key_figures = write_summary(bundle, summary_path)

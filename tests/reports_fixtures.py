@@ -469,6 +469,18 @@ def _team_tables(team: str, rng: np.random.Generator) -> dict[str, pl.DataFrame]
     return out
 
 
+def _write_team_summary(out: Path, teams: list[str], written: list[str]) -> None:
+    """``team_summary`` built by the package's own producer from the fixture's tables."""
+    from analysis import registry
+    from analysis.metrics.team_summary import team_summary
+
+    reps = pl.LazyFrame({"rep_id": [f"r{i}" for i in range(len(teams))], "team": teams})
+    sources = registry.get("team_summary").upstream
+    tables = {n: pl.scan_parquet(out / f"{n}.parquet") for n in sources if n in written}
+    summary = team_summary(reps, fatigue_threshold=THRESHOLDS["fatigue_threshold"], **tables)
+    summary.collect().write_parquet(out / "team_summary.parquet")
+
+
 def write_metrics_fixture(
     out: Path,
     *,
@@ -518,6 +530,9 @@ def write_metrics_fixture(
     if "decision_load" not in missing:
         shapes.write_parquet(out / "unmatched_shapes.parquet")
         written.append("unmatched_shapes")
+
+    _write_team_summary(out, [*teams, *empty_teams], written)  # always written, like metrics
+    written.append("team_summary")
 
     quarantine = pl.DataFrame(
         {

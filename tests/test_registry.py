@@ -39,8 +39,11 @@ def test_sample_run_writes_exactly_the_registered_tables(sample_metrics: Path) -
 @pytest.mark.parametrize(
     ("inputs", "expected_written"),
     [
-        (("reps", "opportunities"), {"skill_gaps", "hygiene"}),
-        (("reps", "meetings", "opportunities"), {"bdr_funnel", "skill_gaps", "hygiene"}),
+        (("reps", "opportunities"), {"skill_gaps", "hygiene", "team_summary"}),
+        (
+            ("reps", "meetings", "opportunities"),
+            {"bdr_funnel", "skill_gaps", "hygiene", "team_summary"},
+        ),
     ],
 )
 def test_partial_inputs_write_registered_tables_or_list_them_unavailable(

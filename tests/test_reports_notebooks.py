@@ -22,13 +22,10 @@ EXPECTED_PARAMETERS = {
         "quarter": "str",
         "as_of": "str",
         "tz": "str",
-        "fatigue_threshold": "int",
-        "min_deals": "int",
-        "hygiene_threshold": "float",
         "summary_path": "str",
     },
     "explore_team": {"data_dir": "str", "metrics_dir": "str", "team": "str", "quarter": "str"},
-    "rep_gaps": {"metrics_dir": "str", "team": "str", "role": "str", "hygiene_threshold": "float"},
+    "rep_gaps": {"metrics_dir": "str", "team": "str", "role": "str"},
     "pipeline_audit": {"metrics_dir": "str", "team": "str", "min_pushes": "int"},
 }
 

@@ -180,3 +180,20 @@ def test_notebook_to_html_drops_code_and_stderr(tmp_path: Path) -> None:
     html = notebook_to_html(path, tmp_path / "n.html").read_text()
     assert "visible" in html and "Title" in html
     assert "secret_code" not in html and "noisy warning" not in html and "hidden output" not in html
+
+
+def test_html_states_the_automatable_share_of_team_summary(run: dict[str, Any]) -> None:
+    import polars as pl
+
+    from analysis.reports.tables import fmt_pct
+
+    summary = pl.read_parquet(run["out"] / "_metrics" / "team_summary.parquet")
+    row = summary.filter(pl.col("team") == TRUSTED_TEAM).row(0, named=True)
+    load = pl.read_parquet(run["out"] / "_metrics" / "decision_load.parquet").filter(
+        pl.col("team") == TRUSTED_TEAM
+    )
+    pattern, judgment = load["pattern_recognition"].sum(), load["judgment"].sum()
+    assert row["automatable_share"] == pytest.approx(pattern / (pattern + judgment))
+    html = (run["out"] / "mid-market-west.html").read_text()
+    assert f"<strong>{fmt_pct(row['automatable_share'], 1)}</strong> pattern recognition" in html
+    assert f"<strong>{fmt_pct(row['judgment_share'], 1)}</strong> were judgment" in html

@@ -215,6 +215,36 @@ class MetricsBundle:
         """The thresholds the metrics were computed with (run.json)."""
         return dict(self.run.get("thresholds") or {})
 
+    def threshold(self, name: str) -> Any:
+        """One threshold the metrics were computed with; the configured default if unrecorded.
+
+        Examples
+        --------
+        >>> b = MetricsBundle(run={"thresholds": {"min_deals": 5}}, quality={}, team=None, tables={})
+        >>> b.threshold("min_deals"), b.threshold("fatigue_threshold")
+        (5, 45)
+        """
+        from analysis.config import SETTINGS
+
+        value = self.thresholds.get(name)
+        return SETTINGS[name].default if value is None else value
+
+    @property
+    def figures(self) -> dict[str, Any] | None:
+        """The team's ``team_summary`` row: every headline figure the report states.
+
+        ``None`` when the run wrote no ``team_summary`` or it has no row for the team.
+
+        Examples
+        --------
+        >>> ts = pl.DataFrame({"team": ["A", "B"], "automatable_share": [0.6, None]})
+        >>> b = MetricsBundle(run={}, quality={}, team="A", tables={"team_summary": ts})
+        >>> b.figures["automatable_share"]
+        0.6
+        """
+        df = self.own_rows("team_summary")
+        return df.row(0, named=True) if df is not None and df.height else None
+
     def own_rows(self, name: str) -> pl.DataFrame | None:
         """Rows of ``name`` that belong to the team itself (drops ``fatigue``'s "all" row)."""
         df = self.tables.get(name)
@@ -226,7 +256,7 @@ class MetricsBundle:
     def has_data(self) -> bool:
         """True when any team table has at least one row of this team's own."""
         for name in self.tables:
-            if name == "unmatched_shapes":
+            if name in ("unmatched_shapes", "team_summary"):  # run-wide, or a row per team
                 continue
             df = self.own_rows(name)
             if df is not None and df.height > 0:

@@ -390,8 +390,13 @@ def bdr_funnel(bdr_funnel: Frame, *, team: str | None = None) -> Figure:
     return fig
 
 
-def handoff_latency(handoffs: Frame, *, team: str | None = None) -> Figure:
+def handoff_latency(
+    handoffs: Frame, *, team: str | None = None, share_within_24h: float | None = None
+) -> Figure:
     """ECDF of hours from booking to the AE's first touch, with the 24 h line.
+
+    ``share_within_24h`` (the team's figure from ``team_summary``) is the level line
+    drawn and labelled; without it the line is the plotted meetings' own share.
 
     Censored meetings (no touch yet, under 24 h before the period end) are left out
     of the curve and counted in the subtitle; untouched meetings past 24 h stay
@@ -412,7 +417,13 @@ def handoff_latency(handoffs: Frame, *, team: str | None = None) -> Figure:
     touched = known["latency_hours"].dropna()
     if known.empty:
         return _empty(title, "Every meeting is still censored (booked under 24 h before the end).")
-    within = float(known["within_24h"].astype(bool).mean()) if "within_24h" in known else math.nan
+    within = (
+        float(share_within_24h)
+        if share_within_24h is not None
+        else float(known["within_24h"].astype(bool).mean())
+        if "within_24h" in known
+        else math.nan
+    )
     with _figure() as (fig, ax):
         if len(touched):
             # ECDF over all uncensored meetings: untouched ones never reach the curve.

@@ -23,7 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from analysis.config import THRESHOLD_KEYS, run_thresholds
 from analysis.errors import BadInputError
 from analysis.periods import Period
 from analysis.reports.data import team_slug
@@ -409,7 +408,6 @@ def run_reports(
         "quarter": period.label,
         "as_of": "",
         "tz": "UTC",
-        **run_thresholds(),
         "summary_path": "",
     }
     check_parameters(nb, base_params, name=f"notebook template {template!r}")
@@ -429,8 +427,6 @@ def run_reports(
         run = json.loads(run_file.read_text())
     out.mkdir(parents=True, exist_ok=True)
 
-    thresholds = run_thresholds(**{k: options.get(k) for k in THRESHOLD_KEYS})
-    thresholds.update(run.get("thresholds") or {})  # what the metrics were computed with
     chosen = _select_teams(_teams_of(metrics_path, run), teams)
     if not chosen:
         raise BadInputError("no teams to report on (reps has no team)", file=metrics_path)
@@ -448,9 +444,6 @@ def run_reports(
             "team": team,
             "as_of": str(run.get("as_of") or ""),
             "tz": str(run.get("tz") or options.get("tz") or "UTC"),
-            "fatigue_threshold": int(thresholds["fatigue_threshold"]),
-            "min_deals": int(thresholds["min_deals"]),
-            "hygiene_threshold": float(thresholds["hygiene_threshold"]),
             "summary_path": str(summary.resolve()),
         }
         tasks.append(

@@ -50,13 +50,25 @@ def _empty(bundle: MetricsBundle, what: str) -> str:
     return _note(f"No {what} for **{bundle.team}** in {period}.")
 
 
-def _effective(bundle: MetricsBundle, name: str, given: float) -> float:
+def _effective(bundle: MetricsBundle, name: str, given: float | None = None) -> float:
+    """The threshold the metrics were computed with (run.json), else ``given``, else the default.
+
+    The metrics fix the thresholds (``over_threshold``, ``trusted``, ``evidence`` are computed
+    with them), so a report states the run's values; notebooks take no threshold parameters.
+    """
     value = bundle.thresholds.get(name)
-    return float(given) if value is None else float(value)
+    if value is None:
+        value = given if given is not None else bundle.threshold(name)
+    return float(value)
+
+
+def _figure(bundle: MetricsBundle, name: str) -> Any:
+    """One headline figure of the team from ``team_summary`` (``None`` if unknown)."""
+    return (bundle.figures or {}).get(name)
 
 
 def trust_warning(
-    bundle: MetricsBundle, *, hygiene_threshold: float, table: str | None = None
+    bundle: MetricsBundle, *, hygiene_threshold: float | None = None, table: str | None = None
 ) -> str | None:
     """``⚠ hygiene score 48 < 70: treat these figures with caution`` or ``None``.
 
@@ -173,7 +185,7 @@ def header(bundle: MetricsBundle, *, team: str, quarter: str, as_of: str, tz: st
     return out
 
 
-def data_trust_section(bundle: MetricsBundle, *, hygiene_threshold: float) -> Items:
+def data_trust_section(bundle: MetricsBundle, *, hygiene_threshold: float | None = None) -> Items:
     """Hygiene score, components, quarantine counts, run warnings and unavailable metrics."""
     threshold = _effective(bundle, "hygiene_threshold", hygiene_threshold)
     out: Items = []
@@ -207,8 +219,28 @@ def data_trust_section(bundle: MetricsBundle, *, hygiene_threshold: float) -> It
     return out
 
 
+def _load_sentence(bundle: MetricsBundle, *, threshold: float) -> str:
+    """The decision-load sentence: every number from the team's ``team_summary`` row."""
+    if bundle.figures is None:
+        return _note("**team summary** not available: rerun `decision-stack metrics`.")
+    f = bundle.figures
+    return (
+        f"Reps made a median of **{tables.fmt_num(f['median_daily_decisions'], 0)} decisions "
+        f"per local day** (90th percentile {tables.fmt_num(f['p90_daily_decisions'], 0)}); "
+        f"**{tables.fmt_pct(f['share_rep_days_over_threshold'])}** of rep-days were above "
+        f"{threshold:g} (heuristic). Of the decisions the taxonomy classified, "
+        f"**{tables.fmt_pct(f['judgment_share'], 1)}** were judgment calls and "
+        f"**{tables.fmt_pct(f['automatable_share'], 1)}** pattern recognition: the "
+        f"**automatable share**, what a tool could take over (95% interval "
+        f"{tables.fmt_pct(f['automatable_ci_low'], 1)}–{tables.fmt_pct(f['automatable_ci_high'], 1)})."
+    )
+
+
 def decision_load_section(
-    bundle: MetricsBundle, *, fatigue_threshold: float, hygiene_threshold: float
+    bundle: MetricsBundle,
+    *,
+    fatigue_threshold: float | None = None,
+    hygiene_threshold: float | None = None,
 ) -> Items:
     """Load distribution, judgment vs pattern share per rep and automatable share."""
     threshold = _effective(bundle, "fatigue_threshold", fatigue_threshold)
@@ -219,20 +251,7 @@ def decision_load_section(
     if load is None or load.height == 0:
         return [_empty(bundle, "decisions")]
     out: Items = [trust_warning(bundle, hygiene_threshold=hygiene_threshold, table="decision_load")]
-    daily = load["decisions"]
-    totals = load.select(pl.col("decisions", "pattern_recognition", "judgment").sum()).row(
-        0, named=True
-    )
-    auto = totals["pattern_recognition"] / totals["decisions"] if totals["decisions"] else None
-    judg = totals["judgment"] / totals["decisions"] if totals["decisions"] else None
-    over = float((daily > threshold).mean())
-    out.append(
-        f"Reps made a median of **{daily.median():.0f} decisions per local day** "
-        f"(90th percentile {daily.quantile(0.9):.0f}); **{tables.fmt_pct(over)}** of rep-days "
-        f"were above {threshold:g} (heuristic). **{tables.fmt_pct(judg)}** of decisions were "
-        f"judgment calls and **{tables.fmt_pct(auto)}** pattern recognition, the share a tool "
-        "could automate."
-    )
+    out.append(_load_sentence(bundle, threshold=threshold))
     out.append(plots.load_distribution(load, threshold=threshold, team=bundle.team))
     out.append(plots.decision_mix(load, team=bundle.team))
     if bundle.rep_load is not None:
@@ -263,7 +282,10 @@ def taxonomy_section(bundle: MetricsBundle) -> Items:
 
 
 def fatigue_section(
-    bundle: MetricsBundle, *, fatigue_threshold: float, hygiene_threshold: float
+    bundle: MetricsBundle,
+    *,
+    fatigue_threshold: float | None = None,
+    hygiene_threshold: float | None = None,
 ) -> Items:
     """Fatigue curve with the estimated threshold, its interval and p-value, or the reason."""
     threshold = _effective(bundle, "fatigue_threshold", fatigue_threshold)
@@ -302,7 +324,7 @@ def fatigue_section(
     return out
 
 
-def bdr_section(bundle: MetricsBundle, *, hygiene_threshold: float) -> Items:
+def bdr_section(bundle: MetricsBundle, *, hygiene_threshold: float | None = None) -> Items:
     """BDR funnel: wins per booked meeting with intervals; flagged BDRs named first."""
     missing = _unavailable(bundle, "bdr_funnel")
     if missing:
@@ -319,8 +341,10 @@ def bdr_section(bundle: MetricsBundle, *, hygiene_threshold: float) -> Items:
             f"- **{r}**" + ("" if reasons is None or reasons[i] is None else f": {reasons[i]}")
             for i, r in enumerate(names)
         ]
+        count = _figure(bundle, "flagged_bdrs")
         out.append(
-            f"**Flagged BDRs ({flagged.height})**, many meetings turning into few wins:\n\n"
+            f"**Flagged BDRs ({flagged.height if count is None else count})**, many meetings "
+            "turning into few wins:\n\n"
             + "\n".join(items)
         )
     else:
@@ -330,7 +354,7 @@ def bdr_section(bundle: MetricsBundle, *, hygiene_threshold: float) -> Items:
     return out
 
 
-def handoff_section(bundle: MetricsBundle, *, hygiene_threshold: float) -> Items:
+def handoff_section(bundle: MetricsBundle, *, hygiene_threshold: float | None = None) -> Items:
     """Handoff latency: ECDF with the 24 h line and the per-BDR table."""
     missing = _unavailable(bundle, "handoffs")
     if missing:
@@ -339,23 +363,24 @@ def handoff_section(bundle: MetricsBundle, *, hygiene_threshold: float) -> Items
     if hand is None or hand.height == 0:
         return [_empty(bundle, "meetings booked")]
     out: Items = [trust_warning(bundle, hygiene_threshold=hygiene_threshold, table="handoffs")]
-    within = hand["within_24h"].drop_nulls()
-    share = within.mean() if within.len() else None
-    median = hand["latency_hours"].median()
-    censored = hand["within_24h"].null_count()
+    share = _figure(bundle, "handoff_share_within_24h")
+    censored = _figure(bundle, "handoff_n_censored")
     out.append(
         f"**{tables.fmt_pct(share)}** of meetings were touched by the AE within 24 h of booking "
-        f"(median latency {tables.fmt_num(median, 1)} h; {censored} censored meetings, booked "
-        "under 24 h before the period end without a touch yet, are left out)."
+        f"(median latency {tables.fmt_num(_figure(bundle, 'handoff_median_latency_hours'), 1)} h; "
+        f"{tables.fmt_count(censored)} censored meetings, booked under 24 h before the period "
+        "end without a touch yet, are left out)."
     )
-    out.append(plots.handoff_latency(hand, team=bundle.team))
+    out.append(plots.handoff_latency(hand, team=bundle.team, share_within_24h=share))
     summary = bundle.handoff_summary
     if summary is not None and summary.height:
         out.append(tables.handoff_table(summary))
     return out
 
 
-def skill_gap_section(bundle: MetricsBundle, *, hygiene_threshold: float, min_deals: int) -> Items:
+def skill_gap_section(
+    bundle: MetricsBundle, *, hygiene_threshold: float | None = None, min_deals: int | None = None
+) -> Items:
     """Forest plot of shrunk win rates with the top-performer line, and the raw vs adjusted table."""
     floor = int(_effective(bundle, "min_deals", min_deals))
     missing = _unavailable(bundle, "skill_gaps")
@@ -365,24 +390,22 @@ def skill_gap_section(bundle: MetricsBundle, *, hygiene_threshold: float, min_de
     if gaps is None or gaps.height == 0:
         return [_empty(bundle, "opportunities owned")]
     out: Items = [trust_warning(bundle, hygiene_threshold=hygiene_threshold, table="skill_gaps")]
-    few = gaps.filter(pl.col("evidence") == "too_few").height
-    top = (
-        gaps.filter(pl.col("is_top_performer").fill_null(False))
-        if ("is_top_performer" in gaps.columns)
-        else gaps.head(0)
-    )
+    few = _figure(bundle, "reps_too_few") or 0
+    top = _figure(bundle, "top_performer_rep_id")
     few_text = (
         "Every rep has enough closed deals to be compared."
         if few == 0
         else f"{few} rep(s) closed fewer than {floor} deals and are marked *too few*: they are "
         "shown but not compared."
     )
-    if top.height:
-        t = top.row(0, named=True)
+    if top is not None:
+        f = bundle.figures or {}
+        rate = tables.fmt_interval(
+            f["top_performer_rate"], f["top_performer_ci_low"], f["top_performer_ci_high"]
+        )
         out.append(
-            f"Top performer: **{t.get('rep_name') or t['rep_id']}** at a shrunk win rate of "
-            f"**{tables.fmt_interval(t['shrunk_win_rate'], t['ci_low'], t['ci_high'])}**. "
-            + few_text
+            f"Top performer: **{f.get('top_performer_name') or top}** at a shrunk win rate of "
+            f"**{rate}**. " + few_text
         )
     else:
         out.append(f"No rep closed at least {floor} deals: nobody is compared (*too few*).")
@@ -394,10 +417,10 @@ def skill_gap_section(bundle: MetricsBundle, *, hygiene_threshold: float, min_de
 def definitions_section(
     bundle: MetricsBundle,
     *,
-    fatigue_threshold: float,
-    min_deals: int,
-    hygiene_threshold: float,
-    tz: str,
+    fatigue_threshold: float | None = None,
+    min_deals: int | None = None,
+    hygiene_threshold: float | None = None,
+    tz: str = DEFAULTS.tz,
 ) -> Items:
     """Definitions and the thresholds used, each threshold labelled a heuristic."""
     fat = _effective(bundle, "fatigue_threshold", fatigue_threshold)
@@ -489,7 +512,7 @@ def definitions_section(
     differs = [
         f"{k} = {bundle.thresholds[k]:g} (asked {v:g})"
         for k, v in asked.items()
-        if k in bundle.thresholds and float(bundle.thresholds[k]) != float(v)
+        if v is not None and k in bundle.thresholds and float(bundle.thresholds[k]) != float(v)
     ]
     if differs:
         out.append(

@@ -18,53 +18,40 @@ def _num(x: Any) -> float | None:
 
 
 def key_figures(bundle: MetricsBundle) -> dict[str, Any]:
-    """Headline numbers of a team: null (never 0) where there is no evidence.
+    """Headline numbers of a team, read from its ``team_summary`` row: null where no evidence.
 
     Keys: ``team``, ``has_data``, ``hygiene_score``, ``trusted``,
-    ``median_decisions_per_day``, ``flagged_bdrs`` (display names), ``share_within_24h``,
-    ``top_performer_rate``, ``fatigue_threshold_estimate``, ``unavailable``.
+    ``median_decisions_per_day``, ``automatable_share``, ``flagged_bdrs`` (display names),
+    ``share_within_24h``, ``top_performer_rate``, ``fatigue_threshold_estimate``,
+    ``unavailable``.
 
     Examples
     --------
-    >>> b = MetricsBundle(run={}, quality={}, team="A", tables={
-    ...     "decision_load": pl.DataFrame({"team": ["A", "A"], "decisions": [30, 50]})})
-    >>> k = key_figures(b)
-    >>> k["median_decisions_per_day"], k["share_within_24h"]
-    (40.0, None)
+    >>> ts = pl.DataFrame({"team": ["A"], "median_daily_decisions": [40.0],
+    ...                    "automatable_share": [0.6], "handoff_share_within_24h": [None]})
+    >>> k = key_figures(MetricsBundle(run={}, quality={}, team="A", tables={"team_summary": ts}))
+    >>> k["median_decisions_per_day"], k["automatable_share"], k["share_within_24h"]
+    (40.0, 0.6, None)
     """
-    load = bundle.get("decision_load")
+    figures = bundle.figures or {}
     funnel = bundle.get("bdr_funnel")
-    hand = bundle.get("handoffs")
-    gaps = bundle.get("skill_gaps")
-    fat = bundle.get("fatigue")
-    median = load["decisions"].median() if load is not None and load.height else None
     flagged: list[str] | None = None
     if funnel is not None and funnel.height:
         rows = funnel.filter(pl.col("flag").fill_null(False))
         label = "rep_name" if "rep_name" in rows.columns else "rep_id"
         flagged = sorted(str(x) for x in rows[label].to_list())
-    share = None
-    if hand is not None and hand.height:
-        known = hand["within_24h"].drop_nulls()
-        share = known.mean() if known.len() else None
-    top = None
-    if gaps is not None and gaps.height and "top_performer_rate" in gaps.columns:
-        rates = gaps["top_performer_rate"].drop_nulls()
-        top = rates.max() if rates.len() else None
-    estimate = None
-    if fat is not None:
-        own = fat.filter(pl.col("team") == bundle.team)
-        estimate = own["threshold_estimate"][0] if own.height else None
+    trusted = figures.get("trusted")
     return {
         "team": bundle.team,
         "has_data": bundle.has_data,
-        "hygiene_score": _num(bundle.hygiene_score),
-        "trusted": bundle.trusted,
-        "median_decisions_per_day": _num(median),
+        "hygiene_score": _num(figures.get("hygiene_score")),
+        "trusted": bundle.trusted if trusted is None else bool(trusted),
+        "median_decisions_per_day": _num(figures.get("median_daily_decisions")),
+        "automatable_share": _num(figures.get("automatable_share")),
         "flagged_bdrs": flagged,
-        "share_within_24h": _num(share),
-        "top_performer_rate": _num(top),
-        "fatigue_threshold_estimate": _num(estimate),
+        "share_within_24h": _num(figures.get("handoff_share_within_24h")),
+        "top_performer_rate": _num(figures.get("top_performer_rate")),
+        "fatigue_threshold_estimate": _num(figures.get("fatigue_threshold_estimate")),
         "unavailable": sorted((bundle.quality.get("unavailable") or {}).keys()),
     }
 
