@@ -447,6 +447,7 @@ def test_team_report_shows_where_deals_stall(sample_metrics: Path, planted, tmp_
     section = text[text.index("## 6. Where deals stall") : text.index("## 7. Definitions")]
     assert f"sit longest in **{block['slow_stage']['stage']}**" in section
     assert "Kaplan" in section and "share advanced" in section
+    assert "Stage history hygiene: of " in section and "0 skipped a stage" in section
     assert "Exceptions: open deals a manager should look at, by AE" in section
     # every flagged deal of the team is listed, under its AE's name
     stalled = pl.read_parquet(sample_metrics / "stalled_deals.parquet").filter(

@@ -211,6 +211,19 @@ def where_deals_stall_section(bundle: MetricsBundle, *, stall_quantile: float = 
     conv = _team(present["stage_conversion"], team)
     if conv is not None:
         out.append(conversion_table(conv, durations))
+    hygiene = bundle.get("stage_hygiene")
+    hyg = None if hygiene is None else hygiene.filter(pl.col("rep_id").is_null())
+    hyg = _team(hyg, team)
+    if hyg is not None and hyg.height:
+        h = hyg.row(0, named=True)
+        out.append(
+            f"Stage history hygiene: of {tables.fmt_count(h['deals'])} deals with a history, "
+            f"{tables.fmt_count(h['skipped_stage'])} skipped a stage and "
+            f"{tables.fmt_count(h['went_backwards'])} went back to an earlier one; "
+            f"{tables.fmt_count(h['closed_not_in_history'])} of "
+            f"{tables.fmt_count(h['closed_deals'])} closed deals never reach a closed stage in "
+            "their history."
+        )
     stalled = _team(present["stalled_deals"], team)
     if stalled is not None and stalled.height:
         n_stalled = int(stalled["stalled"].fill_null(False).sum())
