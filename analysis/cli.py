@@ -19,7 +19,10 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from analysis.errors import BadInputError
+from analysis.log import configure, get_logger
 from analysis.periods import DEFAULT_OUTCOME_HORIZON_DAYS, Period, last_completed_quarter
+
+_log = get_logger("analysis.cli")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -124,7 +127,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     _add_period(p)
     _add_metric_options(p)
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
 
     p = sub.add_parser("report", help="run the quarterly team reports (papermill → HTML)")
     p.add_argument("--data", type=Path, help="canonical dataset folder")
@@ -176,15 +178,30 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--roles", type=Path)
     s.add_argument("--tz", default="UTC")
     _add_period(s)
+    _add_quiet(parser)
     return parser
 
 
+def _add_quiet(parser: argparse.ArgumentParser) -> None:
+    """Give every sub-command ``--quiet``: warnings and errors only, no progress bar."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _add_quiet(sub)
+            return
+    if "--quiet" not in parser._option_string_actions:
+        parser.add_argument(
+            "--quiet", action="store_true", help="warnings and errors only, no progress bar"
+        )
+
+
 def _run(args: argparse.Namespace) -> int:
+    configure(quiet=getattr(args, "quiet", False))
     if args.command == "sample-data":
         from analysis.sample.generate import generate_sample
 
         info = generate_sample(args.out, seed=args.seed, quarter=args.quarter, scale=args.scale)
-        print(f"sample data written to {args.out} ({_rows(info)})", file=sys.stderr)
+        _log.info("sample data written to %s (%s)", args.out, _rows(info))
         return 0
     if args.command == "validate":
         from analysis.canonical.validate import validate_dataset, write_validation
@@ -194,9 +211,8 @@ def _run(args: argparse.Namespace) -> int:
         with atomic_output_dir(args.out) as tmp:
             quality = write_validation(result, tmp, keep_clean=False)
         bad = sum(t["quarantined_rows"] for t in quality["tables"].values())
-        print(
-            f"validated {args.data}: {bad} row(s) quarantined; see {args.out / 'quality.json'}",
-            file=sys.stderr,
+        _log.info(
+            "validated %s: %s row(s) quarantined; see %s", args.data, bad, args.out / "quality.json"
         )
         return 0
     if args.command == "metrics":
@@ -216,9 +232,9 @@ def _run(args: argparse.Namespace) -> int:
             as_of=_as_of(args),
             outcome_horizon_days=args.outcome_horizon_days,
         )
-        print(f"metrics for {run['period']['label']} written to {args.out}", file=sys.stderr)
-        for line in _metrics_summary(Path(args.out)):
-            print(f"  {line}", file=sys.stderr)
+        _log.info("metrics for %s written to %s", run["period"]["label"], args.out)
+        for level, line in _metrics_summary(Path(args.out)):
+            _log.log(level, "  %s", line)
         return 0
     if args.command == "report":
         from analysis.reports.runner import run_reports
@@ -232,6 +248,7 @@ def _run(args: argparse.Namespace) -> int:
             teams=args.teams,
             jobs=args.jobs,
             metrics_dir=args.metrics,
+            progress=not args.quiet,
             metrics_options={
                 "taxonomy": args.taxonomy,
                 "tz": args.tz,
@@ -249,11 +266,11 @@ def _run(args: argparse.Namespace) -> int:
         from analysis.reports.templates import write_notebooks
 
         written = write_notebooks(args.to, force=args.force)
-        print(
-            f"{len(written)} notebooks written to {args.to}: "
-            + ", ".join(p.name for p in written)
-            + " (open them in JupyterLab with jupytext)",
-            file=sys.stderr,
+        _log.info(
+            "%d notebooks written to %s: %s (open them in JupyterLab with jupytext)",
+            len(written),
+            args.to,
+            ", ".join(p.name for p in written),
         )
         return 0
     if args.command == "ingest":
@@ -313,14 +330,19 @@ def _ingest(args: argparse.Namespace) -> int:
             tz=args.tz,
         )
     for warning in info.get("warnings", []) if isinstance(info, dict) else []:
-        print(f"warning: {warning}", file=sys.stderr)
-    print(f"canonical dataset written to {args.out}", file=sys.stderr)
+        _log.warning("warning: %s", warning)
+    _log.info("canonical dataset written to %s", args.out)
     return 0
 
 
-def _metrics_summary(out: Path) -> list[str]:
-    """A few lines an analyst reads first: quarantine, unavailable metrics, trust."""
+def _metrics_summary(out: Path) -> list[tuple[int, str]]:
+    """A few (log level, line) an analyst reads first: quarantine, unavailable metrics, trust.
+
+    Unavailable metrics, data warnings and untrusted teams are warnings (shown even with
+    ``--quiet``); the untrusted teams come from ``team_summary``.
+    """
     import json
+    import logging
 
     import polars as pl
 
@@ -328,17 +350,19 @@ def _metrics_summary(out: Path) -> list[str]:
     tables = quality["tables"]
     bad = sum(t["quarantined_rows"] for t in tables.values())
     total = sum(t["input_rows"] for t in tables.values())
-    lines = [f"quarantined {bad:,} of {total:,} input rows (reasons in quality.json)"]
+    info, warn = logging.INFO, logging.WARNING
+    lines = [(info, f"quarantined {bad:,} of {total:,} input rows (reasons in quality.json)")]
     lines += [
-        f"not computed: {m} (needs {', '.join(t)})" for m, t in quality["unavailable"].items()
+        (warn, f"not computed: {m} (needs {', '.join(t)})")
+        for m, t in quality["unavailable"].items()
     ]
-    lines += [f"warning: {w}" for w in quality["warnings"]]
-    if (out / "hygiene.parquet").exists():
-        teams = pl.read_parquet(out / "hygiene.parquet").filter(
-            pl.col("rep_id").is_null() & ~pl.col("trusted").fill_null(True)
+    lines += [(warn, f"warning: {w}") for w in quality["warnings"]]
+    if (out / "team_summary.parquet").exists():
+        teams = pl.read_parquet(out / "team_summary.parquet").filter(
+            ~pl.col("trusted").fill_null(True)
         )
-        for team, score in teams.select("team", "score").iter_rows():
-            lines.append(f"untrusted data: {team} (hygiene score {score:.0f})")
+        for team, score in teams.select("team", "hygiene_score").iter_rows():
+            lines.append((warn, f"untrusted data: {team} (hygiene score {score:.0f})"))
     return lines
 
 
@@ -414,6 +438,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("decision-stack: interrupted", file=sys.stderr)
         return 130
+    finally:
+        configure(quiet=False)  # --quiet lasts one command (main may run in a longer process)
 
 
 if __name__ == "__main__":

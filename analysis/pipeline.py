@@ -7,7 +7,6 @@ calls is a pure LazyFrame function; each output table is collected once.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,31 +21,41 @@ from analysis.canonical.validate import ValidationResult, validate_dataset, writ
 from analysis.config import DEFAULTS
 from analysis.errors import BadInputError
 from analysis.io import atomic_output_dir, write_json, write_table
+from analysis.log import get_logger, progress
 from analysis.metrics.hygiene import unmeasured_components
 from analysis.outputs import check_output_dir
 from analysis.periods import DEFAULT_OUTCOME_HORIZON_DAYS, Period, resolve_as_of
 
+_log = get_logger(__name__)
+
 
 class _Stages:
-    """Stage timer that reports progress on stderr (long runs show progress)."""
+    """Stage timer with one tqdm progress bar on stderr (shown when enabled and not quiet)."""
 
     def __init__(self, *, enabled: bool) -> None:
         self.enabled = enabled
         self.timings: dict[str, float] = {}
+        self._bar: Any = None
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        if self.enabled:
-            print(f"[decision-stack] {name} …", file=sys.stderr, flush=True)
+        if self._bar is None:  # created at the first stage: bad options fail silently before
+            self._bar = progress(enabled=self.enabled, desc="metrics", unit="stage")
+        self._bar.set_postfix_str(name)
         start = time.perf_counter()
-        yield
+        try:
+            yield
+        except BaseException:
+            self.close()
+            raise
         self.timings[name] = round(time.perf_counter() - start, 3)
-        if self.enabled:
-            print(
-                f"[decision-stack] {name} done in {self.timings[name]:.1f}s",
-                file=sys.stderr,
-                flush=True,
-            )
+        _log.debug("%s done in %.1fs", name, self.timings[name])
+        self._bar.update()
+
+    def close(self) -> None:
+        """Close the progress bar (idempotent)."""
+        if self._bar is not None:
+            self._bar.close()
 
 
 def run_metrics(
@@ -170,6 +179,7 @@ def run_metrics(
             "timings_s": stages.timings,
         }
         write_json(tmp / "run.json", run)
+    stages.close()
     return run
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -909,6 +909,13 @@ def fivetran_tables() -> dict[str, pl.DataFrame]:
                 ts("2026-06-02T09:00:00"),
                 ts("2026-08-15T09:00:00"),
                 ts("2026-02-01T09:00:00"),
+            ],
+            # expected close date: the amount-only change keeps it, the close pushes it
+            "close_date": [
+                date(2026, 8, 1),
+                date(2026, 8, 1),
+                date(2026, 8, 15),
+                date(2026, 3, 1),
             ],
             "is_deleted": [False] * 4,
             "_fivetran_deleted": [False] * 4,

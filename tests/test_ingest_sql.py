@@ -72,6 +72,10 @@ def test_period_filter_is_pushed_down_and_counts_are_exact(ingested):
         "mapped": 2,
         "rejected": {"non_stage_change": 1},
     }
+    assert objects["OpportunityHistory"]["tables"]["close_date_changes"] == {
+        "mapped": 2,
+        "rejected": {"non_close_date_change": 1},
+    }
     assert objects["User"]["tables"]["reps"] == {"mapped": 3, "rejected": {}}
     assert report["period"] == {"start": "2026-07-01", "end": "2026-10-01", "margin_days": 1}
     assert "test@127.0.0.1" not in objects["Task"]["location"]  # credentials are not echoed

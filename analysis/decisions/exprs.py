@@ -57,8 +57,9 @@ def share(part: IntoCount, whole: IntoCount) -> pl.Expr:
     >>> pl.DataFrame({"a": [1, 0], "b": [4, 0]}).select(share("a", "b")).to_series().to_list()
     [0.25, None]
     """
-    p, w = _col(part), _col(whole)
-    return pl.when(w > 0).then(p.cast(pl.Float64) / w.cast(pl.Float64)).otherwise(None)
+    from analysis.shared import ratio
+
+    return ratio(_col(part), _col(whole))
 
 
 def automatable_share(
@@ -108,8 +109,8 @@ def wilson_bounds(
 ) -> list[pl.Expr]:
     """Wilson score interval ``[low, high]`` for ``successes / n``; null where ``n`` is 0.
 
-    The shared lazy Wilson expression of :mod:`analysis.metrics.exprs` (checked there
-    against statsmodels), named ``<prefix>ci_low`` / ``<prefix>ci_high``.
+    The one Wilson interval (:func:`analysis.shared.wilson_bounds`, statsmodels
+    underneath), named ``<prefix>ci_low`` / ``<prefix>ci_high``.
 
     Examples
     --------
@@ -117,7 +118,7 @@ def wilson_bounds(
     >>> [round(v, 3) for v in df.select(wilson_bounds("k", "n")).row(0)]
     [0.237, 0.763]
     """
-    from analysis.metrics.exprs import wilson_bounds as shared
+    from analysis.shared import wilson_bounds as shared
 
     low, high = shared(_col(successes), _col(n), alpha=alpha)
     return [low.alias(f"{prefix}ci_low"), high.alias(f"{prefix}ci_high")]

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from analysis import shared
 from analysis.canonical.schemas import SPINE_FIELDS
 
 __all__ = [
@@ -60,17 +61,14 @@ def _col(c: str | pl.Expr) -> pl.Expr:
 def ratio(numerator: str | pl.Expr, denominator: str | pl.Expr) -> pl.Expr:
     """``numerator / denominator`` as Float64; null when the denominator is 0 or null.
 
+    The one definition in :func:`analysis.shared.ratio`.
+
     Examples
     --------
     >>> pl.DataFrame({"a": [1, 1], "b": [4, 0]}).select(ratio("a", "b"))["a"].to_list()
     [0.25, None]
     """
-    den = _col(denominator)
-    return (
-        pl.when(den > 0)
-        .then(_col(numerator).cast(pl.Float64) / den.cast(pl.Float64))
-        .otherwise(None)
-    )
+    return shared.ratio(numerator, denominator)
 
 
 def win_rate(won: str | pl.Expr = "won", closed: str | pl.Expr = "closed") -> pl.Expr:
@@ -166,9 +164,8 @@ def wilson_bounds(
 ) -> tuple[pl.Expr, pl.Expr]:
     """Wilson score interval as lazy expressions ``(low, high)``; null when trials == 0.
 
-    The same formula as statsmodels ``proportion_confint(method="wilson")`` (the tests
-    check they agree), for lazy tables; ``analysis.metrics.stats.wilson_interval`` is the
-    eager statsmodels call.
+    The one Wilson interval, :func:`analysis.shared.wilson_bounds`: statsmodels
+    ``proportion_confint(method="wilson")`` underneath, a lazy expression on top.
 
     Examples
     --------
@@ -176,18 +173,7 @@ def wilson_bounds(
     >>> pl.DataFrame({"k": [3], "n": [10]}).select(lo.round(4), hi.round(4)).row(0)
     (0.1078, 0.6032)
     """
-    from scipy.stats import norm
-
-    z = float(norm.ppf(1 - alpha / 2))
-    n = _col(trials).cast(pl.Float64)
-    p = ratio(successes, trials).clip(0.0, 1.0)
-    denom = 1 + z**2 / n
-    center = (p + z**2 / (2 * n)) / denom
-    half = z * (p * (1 - p) / n + z**2 / (4 * n**2)).sqrt() / denom
-    return (
-        (center - half).clip(0.0, 1.0).alias("ci_low"),
-        (center + half).clip(0.0, 1.0).alias("ci_high"),
-    )
+    return shared.wilson_bounds(successes, trials, alpha=alpha)
 
 
 # --------------------------------------------------------------------------------------

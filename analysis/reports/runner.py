@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from analysis.errors import BadInputError
+from analysis.log import get_logger
+from analysis.log import progress as log_progress
 from analysis.outputs import (
     check_output_dir,
     output_lock,
@@ -42,6 +44,8 @@ from analysis.outputs import (
 from analysis.periods import Period
 from analysis.reports.slugs import team_slugs
 from analysis.reports.templates import notebook_dir
+
+_log = get_logger(__name__)
 
 __all__ = [
     "NOTEBOOK_DIR",
@@ -583,7 +587,7 @@ def run_reports(
         finally:
             shutil.rmtree(stage, ignore_errors=True)
     if progress:
-        print(f"reports written to {final / 'index.html'}", file=sys.stderr)
+        _log.info("reports written to %s", final / "index.html")
     return status
 
 
@@ -696,9 +700,9 @@ def render_reports(
     failed = sorted((r for r in results if r["status"] != "ok"), key=lambda r: r["team"])
     for r in failed:
         where = (shown_as or out) / r["ipynb"]
-        print(f"report failed for team {r['team']}: {r['error']} (see {where})", file=sys.stderr)
+        _log.error("report failed for team %s: %s (see %s)", r["team"], r["error"], where)
     if progress:
-        print(f"{len(results) - len(failed)}/{len(results)} team reports ok", file=sys.stderr)
+        _log.info("%d/%d team reports ok", len(results) - len(failed), len(results))
     return 1 if failed else 0
 
 
@@ -710,7 +714,6 @@ def _run_pool(
     # re-importing (the kernel still starts fresh per team).
     import nbconvert  # noqa: F401
     import papermill  # noqa: F401
-    from tqdm.auto import tqdm
 
     workers = min(jobs or os.cpu_count() or 1, len(tasks))
     results: list[dict[str, Any]] = []
@@ -723,12 +726,8 @@ def _run_pool(
     try:
         # with fork every worker starts at the first submit, before any thread of ours
         futures = {pool.submit(_run_team, task): task for task in tasks}
-        bar = tqdm(
-            total=len(tasks),
-            desc=f"team reports {label}",
-            unit="team",
-            file=sys.stderr,
-            disable=not progress,
+        bar = log_progress(
+            total=len(tasks), desc=f"team reports {label}", unit="team", enabled=progress
         )
         for future in as_completed(futures):
             task = futures[future]

@@ -1,6 +1,7 @@
 """Deterministic synthetic sales organisation (``decision-stack sample-data``).
 
-`generate_sample` writes the five canonical tables as CSV plus ``planted.json``,
+`generate_sample` writes the canonical tables as CSV (the five core ones plus
+``close_date_changes``, see :mod:`analysis.sample.pipeline_audit`) plus ``planted.json``,
 which records every planted effect with its exact parameters, the exact number
 of dirty rows per table and reason, and the values the metrics should recover
 (computed from the clean rows the generator wrote). ``docs/sample_data.md``
