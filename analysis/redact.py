@@ -75,13 +75,14 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
 
 
 def display_uri(uri: str) -> str:
-    """The URI or DSN as it may be shown or written: every credential masked.
+    """The URI or DSN as it may be shown or written: credentials masked, no user part.
 
     Examples
     --------
     >>> display_uri("postgresql://host/db?user=u&password=S3CRET")
     'postgresql://host/db?user=u&password=***'
     >>> display_uri("postgresql://u:S3/CRET@host:5432/db")
-    'postgresql://u:***@host:5432/db'
+    'postgresql://host:5432/db'
     """
-    return scrub(uri, uri_secrets(uri))
+    masked = scrub(uri, uri_secrets(uri))
+    return re.sub(r"://[^?#]*@", "://", masked, count=1)  # no user information at all
