@@ -310,7 +310,7 @@ def _decision_stack(
     if "activities" not in clean:
         return
     from analysis.decisions.classify import classify_activities, taxonomy_coverage, unmatched_shapes
-    from analysis.decisions.fatigue import fatigue, fatigue_curve
+    from analysis.decisions.fatigue import fatigue_tables
     from analysis.decisions.load import decision_load, rep_load_summary
 
     with stages.stage("classify"):
@@ -325,5 +325,6 @@ def _decision_stack(
         emit("taxonomy_coverage", taxonomy_coverage(lazy_decisions))
         emit("unmatched_shapes", unmatched_shapes(lazy_decisions))
     with stages.stage("fatigue"):
-        emit("fatigue", _trusted(fatigue(lazy_decisions), hygiene))
-        emit("fatigue_curve", fatigue_curve(lazy_decisions))
+        fat = fatigue_tables(lazy_decisions)  # one pass: the verdicts and the curve they rest on
+        emit("fatigue", _trusted(fat.fatigue, hygiene))
+        emit("fatigue_curve", fat.curve)

@@ -168,10 +168,11 @@ def profile_decisions(scratch: Path, period: Period) -> None:
     from analysis.decisions.load import decision_load
 
     timed("decision_load: collect", lambda: decision_load(lazy, threshold=45).collect())
-    from analysis.decisions.fatigue import fatigue, quality_counts
+    from analysis.decisions.fatigue import fatigue, fatigue_cells
 
     counts = timed(
-        "fatigue: quality_counts collect (rows -> counts)", lambda: quality_counts(lazy).collect()
+        "fatigue: fatigue_cells collect (rows -> rep-day x seq x hour counts)",
+        lambda: fatigue_cells(lazy).collect(),
     )
     if counts is not None:
         print(f"  fatigue counts table: {counts.height} rows", flush=True)

@@ -225,6 +225,10 @@ def _team_tables(team: str, rng: np.random.Generator) -> dict[str, pl.DataFrame]
             "quality_rate": [k / n for k, n in zip(pos, ns, strict=True)],
             "ci_low": lo,
             "ci_high": hi,
+            # the within rep-day curve: flat before the step, no confounded slope
+            "adjusted_quality": [0.41 if b < 44 else 0.28 for b in bins]
+            if estimable
+            else [0.4] * len(bins),
         }
     )
     if estimable:
@@ -238,6 +242,8 @@ def _team_tables(team: str, rng: np.random.Generator) -> dict[str, pl.DataFrame]
             "p_value": 0.004,
             "significant": True,
             "reason": None,
+            "shape": "threshold",
+            "slope_per_10": -0.021,
         }
     else:
         fat = {
@@ -250,6 +256,8 @@ def _team_tables(team: str, rng: np.random.Generator) -> dict[str, pl.DataFrame]
             "p_value": None,
             "significant": None,
             "reason": "too few decisions after position 45 with a quality outcome (n_after=12 < 30)",
+            "shape": "none",
+            "slope_per_10": None,
         }
     fatigue = pl.DataFrame(
         [{"team": team, **fat, "n_decisions": sum(ns), "n_after": 12 if not estimable else 880}],
@@ -265,7 +273,8 @@ def _team_tables(team: str, rng: np.random.Generator) -> dict[str, pl.DataFrame]
                 "p_value",
             )
         }
-        | {"reason": pl.String, "significant": pl.Boolean},
+        | {"reason": pl.String, "significant": pl.Boolean, "shape": pl.String}
+        | {"slope_per_10": pl.Float64},
     )
 
     # --- BDR funnel ---------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Fatigue: a planted quality step must be recovered; flat or thin data must not be."""
+"""Fatigue: within rep-day verdicts. Planted steps are found, confounds and declines are not
+mistaken for a threshold, and the sufficient-statistics fit equals a plain dummy regression."""
 
 from __future__ import annotations
 
@@ -9,12 +10,19 @@ import statsmodels.api as sm
 from decisions_fixtures import synthetic_decisions
 
 from analysis.decisions.fatigue import (
+    _H0,
+    CURVE_SCHEMA,
     FATIGUE_SCHEMA,
-    _fit_step,
+    N_HOURS,
+    _partial,
+    _rep_statistics,
     fatigue,
+    fatigue_cells,
     fatigue_curve,
+    fatigue_tables,
     quality_counts,
 )
+from analysis.sample.fatigue_scenarios import SCENARIOS, simulate_decisions
 
 CONTRACT_COLUMNS = [
     "team",
@@ -26,6 +34,14 @@ CONTRACT_COLUMNS = [
     "relative_drop",
     "p_value",
     "n_decisions",
+]
+THRESHOLD_ONLY = [
+    "threshold_estimate",
+    "threshold_ci_low",
+    "threshold_ci_high",
+    "relative_drop",
+    "quality_before",
+    "quality_after",
 ]
 
 
@@ -41,12 +57,14 @@ def test_planted_threshold_and_drop_are_recovered(planted):
     assert out["team"].to_list() == ["Alpha", "Beta", "all"]
     for row in out.iter_rows(named=True):
         assert row["reason"] is None
-        assert abs(row["threshold_estimate"] - 45) <= 5, row
-        assert row["threshold_ci_low"] <= row["threshold_estimate"] <= row["threshold_ci_high"]
-        assert abs(row["relative_drop"] - 0.3) <= 0.1, row
+        assert row["shape"] == "threshold" and row["significant"] is True
+        assert abs(row["threshold_estimate"] - 45) <= 2, row
+        assert row["threshold_ci_low"] <= 45 <= row["threshold_ci_high"]
+        assert abs(row["relative_drop"] - 0.3) <= 0.05, row
         assert row["p_value"] < 0.01
-        assert row["significant"] is True
         assert row["quality_after"] < row["quality_before"]
+        assert row["ci_method"] == "rep_bootstrap"
+        assert row["slope_per_10"] < 0  # the smooth model sees the drop too
     total = planted.select(pl.col("quality").is_not_null().sum()).collect().item()
     assert out.filter(pl.col("team") == "all")["n_decisions"].item() == total
 
@@ -57,12 +75,15 @@ def test_rep_adjustment_beats_the_confounded_raw_drop(planted):
     assert row["raw_relative_drop"] > row["relative_drop"] + 0.05
 
 
-def test_flat_quality_is_not_significant():
-    flat = synthetic_decisions(threshold=None, seed=1)
-    out = fatigue(flat)
+def test_flat_quality_is_no_threshold_and_nulls_the_estimate():
+    out = fatigue(synthetic_decisions(threshold=None, seed=1))
     assert out["reason"].null_count() == out.height
     assert (out["p_value"] > 0.05).all(), out
     assert not out["significant"].any()
+    assert set(out["shape"]) == {"none"}
+    for col in THRESHOLD_ONLY:
+        assert out[col].null_count() == out.height, col
+    assert out["slope_per_10"].null_count() == 0  # the slope is still reported
 
 
 def test_too_little_data_gives_null_estimate_and_reason():
@@ -72,6 +93,7 @@ def test_too_little_data_gives_null_estimate_and_reason():
     assert out["threshold_estimate"].null_count() == 3
     assert out["p_value"].null_count() == 3
     assert out["relative_drop"].null_count() == 3
+    assert set(out["shape"]) == {"none"}
     assert all("too few quality-bearing decisions" in r for r in out["reason"])
     assert (out["n_decisions"] > 0).all()
 
@@ -85,39 +107,93 @@ def test_no_quality_bearing_outcomes():
     assert out["n_decisions"].to_list() == [0, 0]
 
 
-def test_bootstrap_interval_covers_the_planted_threshold(planted):
-    out = fatigue(planted, ci_method="bootstrap", n_boot=40, seed=7)
+def test_profile_intervals_when_asked_or_too_few_reps(planted):
+    out = fatigue(planted, ci_method="profile")
+    assert set(out["ci_method"]) == {"profile_wald"}
     for row in out.iter_rows(named=True):
-        assert row["ci_method"] == "bootstrap"
         assert row["threshold_ci_low"] <= 45 <= row["threshold_ci_high"]
+        assert row["slope_ci_low"] < row["slope_per_10"] < row["slope_ci_high"]
+    few = simulate_decisions("step_large", n_reps=5, n_days=40, seed=2)
+    assert set(fatigue(few)["ci_method"]) == {"profile_wald"}  # 5 reps < min_boot_reps
 
 
-def test_newton_fit_matches_statsmodels():
-    rng = np.random.default_rng(0)
-    r = 12
-    nb = rng.integers(20, 60, r).astype(float)
-    na = rng.integers(5, 30, r).astype(float)
-    base = rng.uniform(0.3, 0.7, r)
-    yb = rng.binomial(nb.astype(int), base).astype(float)
-    ya = rng.binomial(na.astype(int), base * 0.7).astype(float)
-    a, b, ll = _fit_step(yb[None], nb[None], ya[None], na[None])
-    exog = np.zeros((2 * r, r + 1))
-    exog[np.arange(2 * r), np.tile(np.arange(r), 2)] = 1
-    exog[r:, -1] = 1
-    endog = np.column_stack([np.r_[yb, ya], np.r_[nb - yb, na - ya]])
-    res = sm.GLM(endog, exog, family=sm.families.Binomial()).fit()
-    assert b[0] == pytest.approx(res.params[-1], abs=1e-6)
-    assert a[0] == pytest.approx(res.params[:-1], abs=1e-6)
-    mu = res.mu
-    y, n = endog[:, 0], endog.sum(axis=1)
-    assert ll[0] == pytest.approx(np.sum(y * np.log(mu) + (n - y) * np.log1p(-mu)), abs=1e-6)
+# ------------------------------------------------------------------ scenarios (one seed each)
+def _all_row(name: str, *, seed: int = 3, **options) -> dict:
+    data = simulate_decisions(name, n_reps=11, n_days=40, seed=seed, teams=("A", "B"))
+    out = fatigue(data, **options)
+    assert out["team"].to_list() == ["A", "B", "all"]
+    return out.row(2, named=True)
 
 
-def test_quality_counts_and_curve_add_up(planted):
+@pytest.mark.parametrize("name", ["no_effect", "busy_day", "late_afternoon"])
+def test_null_scenarios_are_not_a_threshold(name):
+    assert SCENARIOS[name].null
+    row = _all_row(name)
+    assert row["shape"] != "threshold" and row["significant"] is False, row
+    assert row["threshold_estimate"] is None and row["relative_drop"] is None
+    assert row["hour_adjusted"] is True
+
+
+def test_late_afternoon_needs_the_clock_hour():
+    # the same data without local_hour: the clock-time dip reads as a decline with position
+    data = simulate_decisions("late_afternoon", n_reps=11, n_days=40, seed=3).collect()
+    with_hour = fatigue(data.lazy()).row(0, named=True)
+    without = fatigue(data.drop("local_hour").lazy()).row(0, named=True)
+    assert with_hour["shape"] == "none"
+    assert without["hour_adjusted"] is False and without["shape"] != "none"
+
+
+def test_linear_decline_is_gradual_with_a_negative_slope():
+    row = _all_row("gradual")
+    assert row["shape"] == "gradual" and row["significant"] is False
+    assert row["slope_ci_low"] < row["slope_per_10"] < row["slope_ci_high"] < 0
+    # planted: -2 share points per 10 decisions; the interval covers it
+    assert row["slope_ci_low"] <= SCENARIOS["gradual"].slope_per_10 <= row["slope_ci_high"]
+    assert row["threshold_estimate"] is None
+
+
+@pytest.mark.parametrize("name", ["step_small", "step_medium", "step_large"])
+def test_planted_steps_after_decision_38_are_thresholds_covering_38(name):
+    row = _all_row(name)
+    assert row["shape"] == "threshold" and row["significant"] is True, row
+    # convention: the estimate is the last decision before the drop (after = seq > t)
+    assert row["threshold_ci_low"] <= 38 <= row["threshold_ci_high"], row
+    assert abs(row["relative_drop"] - SCENARIOS[name].drop) < 0.1, row
+
+
+# ------------------------------------------------------------------ the fit itself
+def test_sufficient_statistics_equal_a_dummy_regression():
+    """The step's within rep-day, same-hour coefficient equals OLS with rep-day and hour dummies."""
+    data = simulate_decisions("step_medium", n_reps=3, n_days=4, seed=5).collect()
+    cells = fatigue_cells(data.lazy()).collect()
+    cands = np.array([20, 38, 50])
+    reps = _rep_statistics(cells, cands=cands, bin_width=5)
+    n_small = 3 + N_HOURS
+    gram = reps.gram[:, :n_small, :n_small].sum(axis=0)
+    hours = [h for h in range(_H0, n_small) if gram[h, h] > 1e-9]
+    _, cxy, vx = _partial(gram, reps.cross.sum(axis=0), reps.step_var.sum(axis=0), hours)
+    q = data.filter(pl.col("quality").is_not_null())
+    strata = q.select(pl.struct("rep_id", "day").rank("dense")).to_series().to_numpy()
+    hour = q["local_hour"].to_numpy()
+    dummies = np.column_stack(
+        [(strata == v).astype(float) for v in np.unique(strata)]
+        + [(hour == h).astype(float) for h in np.unique(hour)[1:]]
+    )
+    for k, t in enumerate(cands):
+        step = (q["seq_in_day"].to_numpy() > t).astype(float)
+        fit = sm.OLS(
+            q["quality"].cast(pl.Float64).to_numpy(), np.column_stack([dummies, step])
+        ).fit()
+        assert cxy[k] / vx[k] == pytest.approx(fit.params[-1], abs=1e-8)
+
+
+def test_quality_counts_cells_and_curve_add_up(planted):
     counts = quality_counts(planted).collect()
     total = planted.select(pl.col("quality").is_not_null().sum()).collect().item()
     assert counts["n"].sum() == total
+    assert fatigue_cells(planted).collect()["n"].sum() == total
     curve = fatigue_curve(planted, bin_width=10).collect()
+    assert curve.schema == CURVE_SCHEMA
     everyone = curve.filter(pl.col("team") == "all")
     assert everyone["n"].sum() == total
     assert everyone["seq_from"].to_list()[:3] == [1, 11, 21]
@@ -127,11 +203,31 @@ def test_quality_counts_and_curve_add_up(planted):
     assert early["positives"].sum() / early["n"].sum() > late["positives"].sum() / late["n"].sum()
 
 
-def test_newton_and_statsmodels_engines_agree(planted):
-    by_sm = fatigue(planted)
-    by_newton = fatigue(planted, statsmodels_max_reps=0)
-    assert set(by_sm["fit_engine"]) == {"statsmodels"}
-    assert set(by_newton["fit_engine"]) == {"newton"}
-    for col in ("step_log_odds", "step_log_odds_se", "relative_drop"):
-        assert by_newton[col].to_list() == pytest.approx(by_sm[col].to_list(), rel=1e-5)
-    assert by_newton["threshold_estimate"].to_list() == by_sm["threshold_estimate"].to_list()
+def test_adjusted_curve_is_flat_where_the_raw_curve_is_confounded():
+    # busy days are worse and late afternoons are worse: the raw curve falls with position,
+    # the within rep-day curve does not
+    data = simulate_decisions(
+        "no_effect", n_reps=11, n_days=60, seed=4, day_logit=-0.3, late_logit=-0.6
+    )
+    tables = fatigue_tables(data)
+    assert tables.fatigue.row(0, named=True)["shape"] == "none"
+    curve = tables.curve.filter((pl.col("team") == "all") & (pl.col("n") >= 300))
+    first, last = curve.row(0, named=True), curve.row(-1, named=True)
+    assert first["quality_rate"] - last["quality_rate"] > 0.05  # raw: falls
+    assert abs(first["adjusted_quality"] - last["adjusted_quality"]) < 0.05  # adjusted: flat
+
+
+def test_adjusted_curve_shows_the_planted_step(planted):
+    curve = fatigue_tables(planted, n_boot=0).curve.filter(pl.col("team") == "all")
+    before = curve.filter(pl.col("seq_to") <= 45)["adjusted_quality"].mean()
+    after = curve.filter(pl.col("seq_from").is_between(46, 70))["adjusted_quality"].mean()
+    assert after / before == pytest.approx(0.7, abs=0.05)
+
+
+def test_registry_lists_the_fatigue_columns_as_written():
+    from analysis import registry
+
+    fat = registry.TABLES["fatigue"].columns
+    assert [c for c in fat if c != "data_trusted"] == FATIGUE_SCHEMA.names()
+    assert list(registry.TABLES["fatigue_curve"].columns) == CURVE_SCHEMA.names()
+    assert "local_hour" in registry.TABLES["decisions"].columns

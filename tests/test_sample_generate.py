@@ -212,8 +212,10 @@ def test_fatigue_drop_after_45_decisions(acts, planted) -> None:
     assert (before.len(), after.len()) == (expected["n_before"], expected["n_after"])
     assert before.mean() == pytest.approx(expected["quality_before"], abs=1e-6)
     assert after.mean() == pytest.approx(expected["quality_after"], abs=1e-6)
-    # within rep (Mantel-Haenszel risk ratio): the planted 30% relative drop
-    per_rep = q.group_by("rep_id").agg(
+    # within rep (Mantel-Haenszel risk ratio) in the teams with the step: the planted 30%
+    steps = q.filter(pl.col("team").is_in(planted["fatigue"]["teams"]))
+    assert steps["team"].n_unique() == 3
+    per_rep = steps.group_by("rep_id").agg(
         n1=pl.col("after").sum(),
         n0=(~pl.col("after")).sum(),
         a=(pl.col("after") & pl.col("pos")).sum(),
@@ -224,8 +226,41 @@ def test_fatigue_drop_after_45_decisions(acts, planted) -> None:
     assert 1 - ratio == pytest.approx(planted["fatigue"]["relative_drop"], abs=0.03)
     assert planted["fatigue"]["threshold"] == 45
     # just below the threshold there is no drop yet
-    near = q.filter(pl.col("seq").is_between(31, 45))["pos"].mean()
-    assert near == pytest.approx(before.mean(), abs=0.02)
+    near = steps.filter(pl.col("seq").is_between(31, 45))["pos"].mean()
+    assert near == pytest.approx(steps.filter(~pl.col("after"))["pos"].mean(), abs=0.02)
+
+
+def test_fatigue_confound_team_looks_fatigued_but_has_no_step(acts, planted) -> None:
+    confound = planted["fatigue"]["confound"]
+    assert confound["team"] not in planted["fatigue"]["teams"] and not confound["fatigue_step"]
+    q = acts.filter(
+        "in_period",
+        pl.col("team") == confound["team"],
+        pl.col("outcome").is_in(["positive", "negative"]),
+    ).with_columns(pos=pl.col("outcome") == "positive", after=pl.col("seq") > 45)
+    # the raw before/after comparison within rep is fooled: a large "drop"
+    per_rep = q.group_by("rep_id").agg(
+        a=pl.col("pos").filter("after").mean(), b=pl.col("pos").filter(~pl.col("after")).mean()
+    )
+    assert (1 - per_rep["a"] / per_rep["b"]).median() > 0.1
+    assert confound["empirical"]["relative_drop_within_rep"] > 0.1
+    # late afternoons (local clock) are worse ...
+    local = q.with_columns(
+        hour=pl.col("occurred_at").dt.convert_time_zone("Australia/Sydney").dt.hour()
+    ).filter(pl.col("zone") == "Australia/Sydney")
+    late = local.filter(pl.col("hour") >= confound["late_from_hour"])["pos"].mean()
+    early = local.filter(pl.col("hour").is_between(9, 14))["pos"].mean()
+    assert early - late > 0.08
+    # ... and busy days are worse days (rep-days split at the rep's median count)
+    days = (
+        acts.filter("in_period", pl.col("team") == confound["team"])
+        .group_by("rep_id", "day")
+        .agg(count=pl.len())
+        .with_columns(busy=pl.col("count") > pl.col("count").median().over("rep_id"))
+    )
+    by_day = q.join(days, on=["rep_id", "day"]).filter(pl.col("seq") <= 20)
+    quiet, busy = (by_day.filter(pl.col("busy") == b)["pos"].mean() for b in (False, True))
+    assert quiet - busy > 0.03
 
 
 def test_daily_decision_counts_straddle_the_threshold(acts, planted) -> None:

@@ -47,6 +47,7 @@ DECISION_COLUMNS = [
     "outcome",
     "subject",
     "quality",
+    "local_hour",
 ]
 
 
@@ -85,15 +86,35 @@ def local_day(
     >>> df.select(local_day(["America/Los_Angeles", "Europe/Berlin"])).to_series().to_list()
     [datetime.date(2026, 7, 1), datetime.date(2026, 7, 2)]
     """
+    return local_clock(timezones, at=at, zone=zone).dt.date().alias("day")
+
+
+def local_clock(
+    timezones: Sequence[str], *, at: str = "occurred_at", zone: str = "timezone"
+) -> pl.Expr:
+    """The UTC timestamp ``at`` as a naive local date-time in the per-row zone ``zone``.
+
+    One ``when/then`` chain over the distinct zones (see :func:`local_day`); the local
+    date and the local clock hour (``local_hour`` of the decisions table) derive from it.
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> df = pl.DataFrame({"occurred_at": [datetime(2026, 7, 2, 0, 30)],
+    ...                    "timezone": ["America/Los_Angeles"]})
+    >>> df = df.with_columns(pl.col("occurred_at").dt.replace_time_zone("UTC"))
+    >>> df.select(local_clock(["America/Los_Angeles"]).dt.hour()).item()
+    17
+    """
     zones = sorted(set(timezones))
     if not zones:
-        return pl.lit(None, dtype=pl.Date).alias("day")
+        return pl.lit(None, dtype=pl.Datetime("us")).alias("_local")
     chain: pl.Expr | None = None
     for z in zones:
-        day = pl.col(at).dt.convert_time_zone(z).dt.date()
+        local = pl.col(at).dt.convert_time_zone(z).dt.replace_time_zone(None)
         cond = pl.col(zone) == z
-        chain = pl.when(cond).then(day) if chain is None else chain.when(cond).then(day)  # type: ignore[attr-defined]
-    return chain.otherwise(None).alias("day")  # type: ignore[union-attr]
+        chain = pl.when(cond).then(local) if chain is None else chain.when(cond).then(local)  # type: ignore[attr-defined]
+    return chain.otherwise(None).alias("_local")  # type: ignore[union-attr]
 
 
 def _rule_condition(rule: Rule, *, has_first_touch: bool) -> pl.Expr:
@@ -210,8 +231,9 @@ def classify_activities(
     -------
     pl.LazyFrame
         ``activity_id, rep_id, team, role, day, seq_in_day, decision, decision_class,
-        rule_id, occurred_at, activity_type, outcome, subject, quality`` sorted by
-        ``rep_id, day, seq_in_day``.
+        rule_id, occurred_at, activity_type, outcome, subject, quality, local_hour``
+        sorted by ``rep_id, day, seq_in_day``. ``local_hour`` (0-23) is the rep's local
+        clock hour of the decision (the fatigue model allows for it).
         ``seq_in_day`` numbers every activity of the rep's local day by ``occurred_at``
         (ties by ``activity_id``); ``quality`` is True/False for outcomes in the
         taxonomy's positive/negative lists, else null. ``rule_id``, ``decision`` and
@@ -269,7 +291,12 @@ def classify_activities(
         acts.filter(pl.col("occurred_at").is_between(lo, hi, closed="left"))
         .select("activity_id", "rep_id", "occurred_at", *shape_cols)
         .join(rep_cols, on="rep_id", how="inner")
-        .with_columns(local_day(zones))
+        .with_columns(local_clock(zones))
+        .with_columns(
+            day=pl.col("_local").dt.date(),
+            local_hour=pl.col("_local").dt.hour().cast(pl.Int8),
+        )
+        .drop("_local")
         .filter(pl.col("day").is_between(period.start, period.end, closed="left"))
         .drop("timezone")
         .with_columns(

@@ -1,59 +1,84 @@
-"""Decision fatigue: does decision quality drop after the n-th decision of the day, and where?
+"""Decision fatigue: does decision quality fall with the n-th decision of the day, and how?
 
-Model (per team, and for all teams pooled). Only decisions whose outcome is in the
-taxonomy's ``[quality]`` lists take part. For a candidate threshold ``t`` the quality of a
-rep's decision is modelled as a binomial GLM with logit link::
+Only decisions whose outcome is in the taxonomy's ``[quality]`` lists take part; the
+outcome is ``q = 1`` (positive) or ``0`` (negative).
 
-    logit P(positive) = alpha_rep + beta * [seq_in_day > t]
+Model: compare decisions within the same rep-day
+------------------------------------------------
+Every model is a linear probability model with a fixed effect per **rep-day** (rep x
+local day) and the rep's **local clock hour as categories** (0-23, plus "unknown")::
 
-The rep fixed effects ``alpha_rep`` control for baseline: heavier reps may simply be
-better or worse, so the step ``beta`` is estimated within rep. The breakpoint is the
-candidate with the highest log-likelihood (profile likelihood).
+    q = alpha_(rep, day) + gamma_hour + f(seq_in_day) + error
 
-Efficiency: decisions are aggregated lazily to counts per ``(team, rep_id, seq_in_day)``
-and that small table is collected once. For each ``t`` the data collapse to two cells per
-rep (before, after), so a fit has ``2 * n_reps`` rows. The profile over all candidates is
-computed with a vectorised Newton solver for exactly this model (same maximum-likelihood
-estimates as statsmodels); the reported model at the chosen threshold is refitted with
-``statsmodels`` ``GLM(Binomial)`` on the counts (for groups of up to
-``statsmodels_max_reps`` reps; above that the dense fixed-effects design is slow and the
-identical Newton estimate and its Fisher-information standard error are reported;
-``fit_engine`` says which).
+so a busy day that is worse as a whole (day-level shift), a worse rep, or a worse late
+afternoon cannot pose as fatigue: only decisions of the same rep on the same day are
+compared, at the same clock hour. Three shapes ``f`` are fitted:
 
-Inference.
-* ``p_value``: likelihood-ratio test of the step against the rep-only model. Searching
-  over ``t`` makes the naive chi-square p-value far too small, so it is corrected with
-  Davies' (1987) upper bound for a parameter present only under the alternative
-  (``P(chi2_1 > M) + V exp(-M/2) / sqrt(2 pi)``, ``V`` the total variation of the signed
-  root statistic over the candidates), capped by a Bonferroni bound over the candidates.
-  Both are conservative: a flat dataset does not come out significant.
-* Threshold interval (``ci_method``): ``"profile"`` (default) keeps every candidate with
-  ``2 (ll_max - ll(t)) <= chi2_1(1 - alpha)``; ``"bootstrap"`` resamples reps with
-  replacement ``n_boot`` times (a cluster bootstrap: the aggregated counts keep reps but
-  not days) and takes the percentile interval of the re-estimated threshold.
-* ``quality_before`` / ``quality_after`` are the raw positive rates on either side of the
-  estimate; ``relative_drop`` is model-based: ``1 - p_after / p_before``, where both are
-  the model's predicted rates averaged over reps weighted by their decisions (so a change
-  in which reps reach high counts does not pose as fatigue). ``raw_relative_drop`` is the
-  unadjusted ``(before - after) / before``.
+* none: ``f = 0``;
+* step at ``t``: ``f = beta * [seq_in_day > t]`` for every candidate ``t`` (default
+  10..90);
+* smooth: ``f = b1 * s + b2 * s^2`` with ``s = min(seq_in_day, 150) / 10`` (a curve with
+  one bend); the linear part alone gives ``slope_per_10``.
 
-Where the data cannot support a fit the row has null estimates and a ``reason``.
+Verdict (``shape``)
+-------------------
+* ``threshold``: the best step (``t`` with the largest drop statistic) beats **no change**
+  and **the smooth decline** (the step added on top of the quadratic), both at ``alpha``
+  after correcting for the search over ``t`` (Davies' 1987 bound for a parameter present
+  only under the alternative, capped by Bonferroni), and it is a drop.
+* ``gradual``: not a threshold, and the 95% interval of ``slope_per_10`` lies below 0.
+* ``none``: otherwise (also when the data cannot support a fit: ``reason`` says why).
+
+``threshold_estimate``, its interval, ``quality_before``/``quality_after`` and
+``relative_drop`` are null unless the shape is ``threshold``; ``significant`` is true
+only then. ``p_value`` is the threshold claim's p-value: the larger of the two
+search-corrected p-values (``p_step``: step vs no change; ``p_step_vs_smooth``).
+
+Convention: ``threshold_estimate = t`` is the **last decision before the drop**
+(``after = seq_in_day > t``); the first worse decision is ``t + 1``.
+
+Intervals (``ci_method``)
+-------------------------
+``rep_bootstrap`` (default, with at least ``min_boot_reps`` reps): reps are resampled with
+replacement ``n_boot`` times, the whole search is redone on each resample and the
+percentile intervals of the threshold and of the slope are reported (calibrated by
+simulation in ``benchmarks/calibration/fatigue.py``; ``docs/calibration_fatigue.md``).
+``profile_wald`` (fewer reps, or ``ci_method="profile"``): the profile set of thresholds
+whose statistic is within ``chi2_1(1 - alpha)`` of the best, and a Wald slope interval.
+
+Fitting on counts
+-----------------
+Decisions are counted per (team, rep, local day, ``seq_in_day``, local hour); one pass per
+rep turns these cells into the rep's sufficient statistics (within-rep-day Gram matrix
+of outcome, smooth terms, hours and curve bins, and the cross-products with every
+candidate step, by reverse cumulative sums over ``seq_in_day``). Every fit, the search
+over ``t`` and each bootstrap resample then work on sums of those per-rep statistics
+(reps x candidates x ~30 numbers), never on rows: a resample is a weighted sum of reps.
+
+``fatigue_curve.adjusted_quality`` is the within-rep-day curve the verdict rests on: the
+same model with ``f`` a category per ``seq_in_day`` bin, centred on the overall share.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import stats
+from scipy import sparse, stats
 
 from analysis.decisions.exprs import quality_rate, wilson_bounds
 
-#: Default candidate thresholds (decisions into the day).
+#: Default candidate thresholds ``t`` (after = ``seq_in_day > t``).
 DEFAULT_CANDIDATES = tuple(range(10, 91))
+#: ``seq_in_day`` beyond this counts as this in the smooth terms and the curve model.
+SEQ_CAP = 150
+#: Hour categories: local hours 0-23 and one for an unknown hour.
+N_HOURS = 25
+SHAPES = ("threshold", "gradual", "none")
 
 FATIGUE_SCHEMA = pl.Schema(
     {
@@ -66,22 +91,50 @@ FATIGUE_SCHEMA = pl.Schema(
         "relative_drop": pl.Float64,
         "p_value": pl.Float64,
         "n_decisions": pl.Int64,
+        "shape": pl.String,
+        "slope_per_10": pl.Float64,
+        "slope_ci_low": pl.Float64,
+        "slope_ci_high": pl.Float64,
+        "significant": pl.Boolean,
         "n_after": pl.Int64,
         "n_reps": pl.Int64,
-        "significant": pl.Boolean,
+        "n_rep_days": pl.Int64,
         "raw_relative_drop": pl.Float64,
         "model_quality_before": pl.Float64,
         "model_quality_after": pl.Float64,
-        "step_log_odds": pl.Float64,
-        "step_log_odds_se": pl.Float64,
-        "lr_statistic": pl.Float64,
-        "naive_p_value": pl.Float64,
+        "step_effect": pl.Float64,
+        "step_se": pl.Float64,
+        "p_step": pl.Float64,
+        "p_step_vs_smooth": pl.Float64,
+        "slope_p_value": pl.Float64,
         "candidates_tested": pl.Int64,
+        "hour_adjusted": pl.Boolean,
         "ci_method": pl.String,
-        "fit_engine": pl.String,
         "reason": pl.String,
     }
 )
+
+CURVE_SCHEMA = pl.Schema(
+    {
+        "team": pl.String,
+        "seq_from": pl.Int64,
+        "seq_to": pl.Int64,
+        "n": pl.Int64,
+        "positives": pl.Int64,
+        "quality_rate": pl.Float64,
+        "ci_low": pl.Float64,
+        "ci_high": pl.Float64,
+        "adjusted_quality": pl.Float64,
+    }
+)
+
+
+@dataclass(frozen=True)
+class FatigueTables:
+    """The ``fatigue`` verdicts and the ``fatigue_curve`` they rest on."""
+
+    fatigue: pl.DataFrame
+    curve: pl.DataFrame
 
 
 def quality_counts(decisions: pl.LazyFrame) -> pl.LazyFrame:
@@ -106,48 +159,140 @@ def quality_counts(decisions: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def fatigue(
+def fatigue_cells(decisions: pl.LazyFrame) -> pl.LazyFrame:
+    """Quality-bearing decisions counted per team, rep, local day, position and local hour.
+
+    Returns ``team, rep_id, day, seq_in_day, local_hour, n, positives`` sorted by the
+    keys. Without a ``day`` column every decision of a rep is one stratum (``day`` null);
+    without ``local_hour`` the hour is null (unknown).
+
+    Examples
+    --------
+    >>> d = pl.LazyFrame({"team": ["A"] * 3, "rep_id": ["r"] * 3, "seq_in_day": [1, 2, 3],
+    ...                   "local_hour": [9, 9, 10], "quality": [True, None, False]})
+    >>> fatigue_cells(d).collect().select("seq_in_day", "local_hour", "n", "positives").rows()
+    [(1, 9, 1, 1), (3, 10, 1, 0)]
+    """
+    names = decisions.collect_schema().names()
+    day = pl.col("day") if "day" in names else pl.lit(None, dtype=pl.Date).alias("day")
+    hour = (
+        pl.col("local_hour").cast(pl.Int8)
+        if "local_hour" in names
+        else pl.lit(None, dtype=pl.Int8).alias("local_hour")
+    )
+    keys = ["team", "rep_id", "day", "seq_in_day", "local_hour"]
+    return (
+        decisions.filter(pl.col("quality").is_not_null())
+        .select("team", "rep_id", day, pl.col("seq_in_day").cast(pl.Int64), hour, "quality")
+        .group_by(keys)
+        .agg(
+            n=pl.len().cast(pl.Int64),
+            positives=pl.col("quality").sum().cast(pl.Int64),
+        )
+        .sort(keys, nulls_last=True)
+    )
+
+
+def fatigue_tables(
     decisions: pl.LazyFrame,
     *,
     candidates: Sequence[int] | None = None,
     min_decisions_after: int = 200,
     alpha: float = 0.05,
-    n_boot: int = 200,
+    n_boot: int = 400,
     seed: int = 0,
-    ci_method: str = "profile",
-    statsmodels_max_reps: int = 250,
-) -> pl.DataFrame:
-    """Estimate where (and whether) decision quality drops with ``seq_in_day``.
+    ci_method: str = "bootstrap",
+    min_boot_reps: int = 8,
+    bin_width: int = 5,
+) -> FatigueTables:
+    """The ``fatigue`` table (one row per team, then ``all``) and ``fatigue_curve``.
 
     Parameters
     ----------
     decisions
-        The ``decisions`` table (needs ``team, rep_id, seq_in_day, quality``).
+        The ``decisions`` table: ``team, rep_id, seq_in_day, quality`` and, for the
+        within-rep-day comparison at the same clock hour, ``day`` and ``local_hour``.
     candidates
         Thresholds ``t`` to try (``after = seq_in_day > t``); default 10..90. Only those
         with at least ``min_decisions_after`` quality-bearing decisions on each side
-        are tried.
-    min_decisions_after
-        Evidence floor (a heuristic) for a candidate.
+        are tried (an evidence floor, a heuristic).
     alpha
-        1 - confidence level of the threshold interval; ``significant`` is ``p < alpha``.
-    n_boot, seed
-        Replicates and seed of the rep bootstrap (``ci_method="bootstrap"``).
+        Level of the tests; intervals are ``1 - alpha``.
+    n_boot, seed, min_boot_reps
+        Resamples of reps for the intervals, their seed, and the fewest reps a
+        bootstrap is trusted with (below it: profile and Wald intervals).
     ci_method
-        ``"profile"`` (profile-likelihood set) or ``"bootstrap"`` (percentile interval,
-        reps resampled).
-    statsmodels_max_reps
-        Refit the chosen model with statsmodels when a group has at most this many
-        reps; above it the dense fixed-effects design gets slow, and the Newton fit
-        (the same maximum-likelihood estimate and standard error) is reported.
-        ``fit_engine`` says which.
+        ``"bootstrap"`` (rep bootstrap, the default) or ``"profile"``.
+    bin_width
+        Width of the ``seq_in_day`` bins of the curve.
 
     Returns
     -------
-    pl.DataFrame
-        One row per team (sorted) and a last row ``team = "all"``; columns in
-        :data:`FATIGUE_SCHEMA`. See the module docstring for the method. The one
-        ``collect()`` is of the aggregated counts (reps x decisions-per-day rows).
+    FatigueTables
+        ``fatigue`` with the columns of :data:`FATIGUE_SCHEMA` and ``curve`` with those
+        of :data:`CURVE_SCHEMA`. The one ``collect()`` is of the counted cells.
+
+    Examples
+    --------
+    >>> d = pl.LazyFrame({"team": ["A"] * 4, "rep_id": ["r"] * 4,
+    ...                   "seq_in_day": [1, 2, 3, 4], "quality": [True, False, True, None]})
+    >>> fatigue_tables(d).fatigue.select("team", "shape", "threshold_estimate").rows()
+    [('A', 'none', None), ('all', 'none', None)]
+    """
+    if ci_method not in ("bootstrap", "profile"):
+        raise ValueError(f"ci_method must be 'bootstrap' or 'profile', not {ci_method!r}")
+    cands = np.array(
+        sorted({int(t) for t in (DEFAULT_CANDIDATES if candidates is None else candidates)})
+    )
+    has_hour = "local_hour" in decisions.collect_schema().names()
+    cells, teams_frame, raw_curve = pl.collect_all(
+        [
+            fatigue_cells(decisions),
+            decisions.select(pl.col("team").unique()),
+            raw_fatigue_curve(decisions, bin_width=bin_width),
+        ]
+    )
+    teams = sorted(teams_frame["team"].drop_nulls().to_list())
+    reps = _rep_statistics(cells, cands=cands, bin_width=bin_width)
+    rng = np.random.default_rng(seed)
+    rows: list[dict[str, Any]] = []
+    curves = []
+    for team in [*teams, "all"]:
+        mask = np.ones(reps.n_reps, dtype=bool) if team == "all" else reps.team == team
+        if team == "all" and len(teams) == 1:  # one team: the same data, the same fit
+            rows.append({**rows[0], "team": "all"})
+            curves.append(curves[0].with_columns(team=pl.lit("all")))
+            continue
+        rows.append(
+            _verdict(
+                team,
+                reps.subset(mask),
+                cands=cands,
+                min_after=min_decisions_after,
+                alpha=alpha,
+                n_boot=n_boot,
+                rng=rng,
+                ci_method=ci_method,
+                min_boot_reps=min_boot_reps,
+                hour_adjusted=has_hour,
+            )
+        )
+        est = rows[-1]["threshold_estimate"]
+        step = None if est is None else int(np.flatnonzero(cands == est)[0])
+        curves.append(_adjusted_curve(team, reps.subset(mask), bin_width=bin_width, step=step))
+    fatigue_frame = pl.DataFrame(rows, schema=FATIGUE_SCHEMA)
+    adjusted = pl.concat(curves) if curves else None
+    curve = (
+        raw_curve.join(adjusted, on=["team", "seq_from"], how="left")
+        if adjusted is not None
+        else raw_curve
+    )
+    curve = curve.select(CURVE_SCHEMA.names()).cast(dict(CURVE_SCHEMA))
+    return FatigueTables(fatigue=fatigue_frame, curve=curve)
+
+
+def fatigue(decisions: pl.LazyFrame, **options: Any) -> pl.DataFrame:
+    """The ``fatigue`` table: see :func:`fatigue_tables` (same options).
 
     Examples
     --------
@@ -156,289 +301,16 @@ def fatigue(
     >>> fatigue(d).select("team", "threshold_estimate", "reason").rows()[0]
     ('A', None, 'too few quality-bearing decisions past any candidate threshold (need 200)')
     """
-    if ci_method not in ("profile", "bootstrap"):
-        raise ValueError(f"ci_method must be 'profile' or 'bootstrap', not {ci_method!r}")
-    cands = sorted({int(t) for t in (DEFAULT_CANDIDATES if candidates is None else candidates)})
-    counts = quality_counts(decisions).collect()
-    teams = sorted(counts["team"].unique().drop_nulls().to_list())
-    groups = [(team, counts.filter(pl.col("team") == team)) for team in teams]
-    groups.append(("all", counts))
-    rng = np.random.default_rng(seed)
-    rows = [
-        _fit_group(
-            team,
-            cells,
-            cands=cands,
-            min_after=min_decisions_after,
-            alpha=alpha,
-            n_boot=n_boot,
-            rng=rng,
-            ci_method=ci_method,
-            sm_max_reps=statsmodels_max_reps,
-        )
-        for team, cells in groups
-    ]
-    return pl.DataFrame(rows, schema=FATIGUE_SCHEMA, orient="row")
-
-
-def _empty_row(team: str, reason: str, *, n: int, n_reps: int, ci_method: str) -> tuple:
-    values = dict.fromkeys(FATIGUE_SCHEMA.names())
-    values.update(team=team, n_decisions=n, n_reps=n_reps, reason=reason, ci_method=ci_method)
-    values["candidates_tested"] = 0
-    return tuple(values.values())
-
-
-def _fit_group(
-    team: str,
-    cells: pl.DataFrame,
-    *,
-    cands: list[int],
-    min_after: int,
-    alpha: float,
-    n_boot: int,
-    rng: np.random.Generator,
-    ci_method: str,
-    sm_max_reps: int = 250,
-) -> tuple:
-    cells = cells.filter(pl.col("n") > 0)
-    total = int(cells["n"].sum()) if cells.height else 0
-    if total == 0:
-        return _empty_row(
-            team,
-            "no quality-bearing decisions (no outcome in the taxonomy's [quality] lists)",
-            n=0,
-            n_reps=0,
-            ci_method=ci_method,
-        )
-    # Reps whose outcomes are all positive or all negative carry no information on the
-    # within-rep step (their fixed effect absorbs everything), so they are left out.
-    per_rep = cells.group_by("rep_id").agg(pl.col("n").sum(), pl.col("positives").sum())
-    informative = per_rep.filter((pl.col("positives") > 0) & (pl.col("positives") < pl.col("n")))
-    cells = cells.join(informative.select("rep_id"), on="rep_id", how="semi")
-    n_used = int(cells["n"].sum()) if cells.height else 0
-    if informative.height == 0:
-        return _empty_row(
-            team,
-            "no rep has both positive and negative outcomes",
-            n=n_used,
-            n_reps=0,
-            ci_method=ci_method,
-        )
-
-    _, rep_idx = np.unique(cells["rep_id"].to_numpy(), return_inverse=True)
-    n_reps = int(rep_idx.max()) + 1
-    seq = cells["seq_in_day"].to_numpy()
-    n = cells["n"].to_numpy().astype(float)
-    y = cells["positives"].to_numpy().astype(float)
-
-    # Per candidate and rep: decisions/positives after t (K x R), by cumulative sums.
-    t_arr = np.asarray(cands)
-    after_mask = seq[None, :] > t_arr[:, None]  # K x cells
-    na = np.zeros((len(cands), n_reps))
-    ya = np.zeros((len(cands), n_reps))
-    for k in range(len(cands)):  # K is small (candidates), not rows
-        na[k] = np.bincount(rep_idx, weights=n * after_mask[k], minlength=n_reps)
-        ya[k] = np.bincount(rep_idx, weights=y * after_mask[k], minlength=n_reps)
-    n_rep = np.bincount(rep_idx, weights=n, minlength=n_reps)
-    y_rep = np.bincount(rep_idx, weights=y, minlength=n_reps)
-    nb, yb = n_rep[None, :] - na, y_rep[None, :] - ya
-    ok = (na.sum(axis=1) >= min_after) & (nb.sum(axis=1) >= min_after)
-    if not ok.any():
-        return _empty_row(
-            team,
-            f"too few quality-bearing decisions past any candidate threshold (need {min_after})",
-            n=n_used,
-            n_reps=n_reps,
-            ci_method=ci_method,
-        )
-    t_ok = t_arr[ok]
-    yb, nb, ya, na = yb[ok], nb[ok], ya[ok], na[ok]
-
-    a_hat, b_hat, ll = _fit_step(yb, nb, ya, na)
-    p0 = y_rep / n_rep
-    ll0 = float(np.sum(y_rep * np.log(p0) + (n_rep - y_rep) * np.log1p(-p0)))
-    lr = np.maximum(2.0 * (ll - ll0), 0.0)
-    best = int(np.argmax(ll))
-    t_hat = int(t_ok[best])
-    lr_max = float(lr[best])
-
-    naive_p = float(stats.chi2.sf(lr_max, 1))
-    signed = np.sign(b_hat) * np.sqrt(lr)
-    variation = float(np.abs(np.diff(signed)).sum())
-    davies = naive_p + variation * math.exp(-lr_max / 2.0) / math.sqrt(2.0 * math.pi)
-    p_value = min(1.0, davies, naive_p * len(t_ok))
-
-    if ci_method == "profile":
-        crit = float(stats.chi2.ppf(1.0 - alpha, 1))
-        inside = t_ok[2.0 * (ll[best] - ll) <= crit]
-        ci_low, ci_high = int(inside.min()), int(inside.max())
-    else:
-        ci_low, ci_high = _bootstrap_ci(yb, nb, ya, na, t_ok, alpha=alpha, n_boot=n_boot, rng=rng)
-
-    # The reported model at the estimated threshold, fitted with statsmodels on counts.
-    beta, alphas = float(b_hat[best]), a_hat[best]
-    se = _step_se(nb[best], na[best], alphas, beta)
-    engine = "newton"
-    if n_reps <= sm_max_reps:
-        sm_beta, sm_se, sm_alpha = _statsmodels_step(
-            yb[best], nb[best], ya[best], na[best], start=np.r_[alphas, beta]
-        )
-        if sm_beta is not None and sm_alpha is not None:
-            beta, se, alphas, engine = sm_beta, sm_se, sm_alpha, "statsmodels"
-    w = n_rep / n_rep.sum()
-    model_before = float(np.sum(w * _expit(alphas)))
-    model_after = float(np.sum(w * _expit(alphas + beta)))
-    before_n, after_n = float(nb[best].sum()), float(na[best].sum())
-    q_before = float(yb[best].sum() / before_n)
-    q_after = float(ya[best].sum() / after_n)
-    return (
-        team,
-        t_hat,
-        ci_low,
-        ci_high,
-        q_before,
-        q_after,
-        (model_before - model_after) / model_before,
-        p_value,
-        n_used,
-        int(after_n),
-        n_reps,
-        p_value < alpha,
-        (q_before - q_after) / q_before if q_before > 0 else None,
-        model_before,
-        model_after,
-        beta,
-        se,
-        lr_max,
-        naive_p,
-        len(t_ok),
-        ci_method,
-        engine,
-        None,
-    )
-
-
-def _expit(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def _log_expit(x: np.ndarray) -> np.ndarray:
-    return -np.logaddexp(0.0, -x)
-
-
-def _fit_step(
-    yb: np.ndarray, nb: np.ndarray, ya: np.ndarray, na: np.ndarray, *, max_iter: int = 100
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Maximum likelihood of ``logit p = alpha_rep + beta * after`` for many fits at once.
-
-    Arrays are ``(..., R)`` (any leading batch shape: candidates, bootstrap replicates).
-    Newton's method on the exact Hessian, whose arrow shape (rep effects only meet
-    ``beta``) is solved by a Schur complement, so a step costs O(R). Returns
-    ``alpha (..., R), beta (...), log-likelihood (...)`` (Bernoulli, no binomial
-    coefficients, so values are comparable across thresholds).
-    """
-    n = nb + na
-    a = np.log((yb + ya + 0.5) / (n - yb - ya + 0.5))
-    b = np.zeros(a.shape[:-1])
-    for _ in range(max_iter):
-        mb = _expit(a)
-        ma = _expit(a + b[..., None])
-        wb, wa = nb * mb * (1 - mb), na * ma * (1 - ma)
-        g_a = yb - nb * mb + ya - na * ma
-        g_b = (ya - na * ma).sum(axis=-1)
-        h_aa = np.maximum(wb + wa, 1e-12)
-        schur = np.maximum(wa.sum(axis=-1) - (wa**2 / h_aa).sum(axis=-1), 1e-12)
-        d_b = (g_b - (wa * g_a / h_aa).sum(axis=-1)) / schur
-        d_a = (g_a - wa * d_b[..., None]) / h_aa
-        d_b = np.clip(d_b, -2.0, 2.0)
-        d_a = np.clip(d_a, -2.0, 2.0)
-        a, b = a + d_a, b + d_b
-        if max(np.abs(d_a).max(initial=0.0), np.abs(d_b).max(initial=0.0)) < 1e-9:
-            break
-    ab = a + b[..., None]
-    ll = (
-        yb * _log_expit(a)
-        + (nb - yb) * _log_expit(-a)
-        + ya * _log_expit(ab)
-        + (na - ya) * _log_expit(-ab)
-    ).sum(axis=-1)
-    return a, b, ll
-
-
-def _bootstrap_ci(
-    yb: np.ndarray,
-    nb: np.ndarray,
-    ya: np.ndarray,
-    na: np.ndarray,
-    t_ok: np.ndarray,
-    *,
-    alpha: float,
-    n_boot: int,
-    rng: np.random.Generator,
-) -> tuple[int, int]:
-    """Percentile interval of the threshold over ``n_boot`` resamples of reps."""
-    n_reps = yb.shape[1]
-    estimates = []
-    chunk = max(1, 2_000_000 // max(1, yb.size))  # bound memory: replicates per batch
-    for start in range(0, n_boot, chunk):
-        size = min(chunk, n_boot - start)
-        idx = rng.integers(0, n_reps, size=(size, n_reps))
-        sel = (slice(None), idx)  # K x B x R -> move B first below
-        byb, bnb = yb[sel].transpose(1, 0, 2), nb[sel].transpose(1, 0, 2)
-        bya, bna = ya[sel].transpose(1, 0, 2), na[sel].transpose(1, 0, 2)
-        _, _, ll = _fit_step(byb, bnb, bya, bna)
-        # a candidate without data after it in a replicate cannot be chosen
-        ll = np.where(bna.sum(axis=-1) > 0, ll, -np.inf)
-        estimates.append(t_ok[np.argmax(ll, axis=1)])
-    est = np.concatenate(estimates)
-    low, high = np.quantile(est, [alpha / 2, 1 - alpha / 2], method="inverted_cdf")
-    return int(low), int(high)
-
-
-def _step_se(nb: np.ndarray, na: np.ndarray, a: np.ndarray, b: float) -> float:
-    """Standard error of ``beta``: the Schur complement of the Fisher information."""
-    mb, ma = _expit(a), _expit(a + b)
-    wb, wa = nb * mb * (1 - mb), na * ma * (1 - ma)
-    schur = wa.sum() - (wa**2 / np.maximum(wb + wa, 1e-12)).sum()
-    return float(1.0 / math.sqrt(schur)) if schur > 0 else float("nan")
-
-
-def _statsmodels_step(
-    yb: np.ndarray,
-    nb: np.ndarray,
-    ya: np.ndarray,
-    na: np.ndarray,
-    *,
-    start: np.ndarray | None = None,
-) -> tuple[float | None, float | None, np.ndarray | None]:
-    """Refit the chosen step model with statsmodels ``GLM(Binomial)`` on the 2R cells."""
-    import statsmodels.api as sm
-
-    n_reps = yb.shape[0]
-    rep = np.concatenate([np.arange(n_reps), np.arange(n_reps)])
-    after = np.concatenate([np.zeros(n_reps), np.ones(n_reps)])
-    succ = np.concatenate([yb, ya])
-    trials = np.concatenate([nb, na])
-    keep = trials > 0
-    exog = np.zeros((int(keep.sum()), n_reps + 1))
-    exog[np.arange(exog.shape[0]), rep[keep]] = 1.0
-    exog[:, -1] = after[keep]
-    endog = np.column_stack([succ[keep], trials[keep] - succ[keep]])
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = sm.GLM(endog, exog, family=sm.families.Binomial()).fit(start_params=start)
-    except Exception:  # pragma: no cover - numerical failure: keep the Newton estimate
-        return None, None, None
-    params = np.asarray(res.params)
-    return float(params[-1]), float(np.asarray(res.bse)[-1]), params[:-1]
+    return fatigue_tables(decisions, **options).fatigue
 
 
 def fatigue_curve(decisions: pl.LazyFrame, *, bin_width: int = 5) -> pl.LazyFrame:
-    """Quality rate by ``seq_in_day`` bin, per team and ``all``, for the report plot.
+    """Quality by ``seq_in_day`` bin, raw and adjusted within rep-day, per team and ``all``.
 
     Returns ``team, seq_from, seq_to, n, positives, quality_rate, ci_low, ci_high``
-    (Wilson 95%) for quality-bearing decisions, sorted by team (``all`` last), ``seq_from``.
+    (raw share, Wilson 95%) and ``adjusted_quality`` (the within-rep-day, same-hour
+    curve the verdict rests on; null for bins past ``SEQ_CAP`` or without evidence),
+    sorted by team (``all`` last), ``seq_from``. Collects the counted cells once.
 
     Examples
     --------
@@ -446,6 +318,19 @@ def fatigue_curve(decisions: pl.LazyFrame, *, bin_width: int = 5) -> pl.LazyFram
     ...                   "quality": [True, False, True]})
     >>> fatigue_curve(d).collect().select("team", "seq_from", "n", "quality_rate").rows()
     [('A', 1, 2, 0.5), ('A', 6, 1, 1.0), ('all', 1, 2, 0.5), ('all', 6, 1, 1.0)]
+    """
+    return fatigue_tables(decisions, bin_width=bin_width, n_boot=0).curve.lazy()
+
+
+def raw_fatigue_curve(decisions: pl.LazyFrame, *, bin_width: int = 5) -> pl.LazyFrame:
+    """The raw (unadjusted) quality share per ``seq_in_day`` bin, per team and ``all``.
+
+    Examples
+    --------
+    >>> d = pl.LazyFrame({"team": ["A"] * 2, "rep_id": ["r"] * 2, "seq_in_day": [1, 6],
+    ...                   "quality": [True, False]})
+    >>> raw_fatigue_curve(d).collect().select("team", "seq_from", "quality_rate").rows()
+    [('A', 1, 1.0), ('A', 6, 0.0), ('all', 1, 1.0), ('all', 6, 0.0)]
     """
     binned = decisions.filter(pl.col("quality").is_not_null()).select(
         "team",
@@ -467,4 +352,491 @@ def fatigue_curve(decisions: pl.LazyFrame, *, bin_width: int = 5) -> pl.LazyFram
         .with_columns(*wilson_bounds("positives", "n"))
         .select("team", "seq_from", "seq_to", "n", "positives", "quality_rate", "ci_low", "ci_high")
         .sort(pl.col("team") == "all", "team", "seq_from")
+    )
+
+
+# ------------------------------------------------------------------ per-rep statistics
+# Column layout of the per-rep Gram matrix: outcome, smooth terms, hours, curve bins.
+_Y, _L, _Q, _H0 = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class _Reps:
+    """Sufficient statistics per rep (first axis); every fit is a sum over reps."""
+
+    team: np.ndarray  # (R,) team names
+    gram: np.ndarray  # (R, P, P) within-rep-day Gram of [y, s, s^2, hours, bins]
+    cross: np.ndarray  # (R, K, 3 + H) sum over decisions after t of the demeaned columns
+    step_var: np.ndarray  # (R, K) within-rep-day sum of squares of [seq > t]
+    n_after: np.ndarray  # (R, K)
+    pos_after: np.ndarray  # (R, K)
+    n: np.ndarray  # (R,)
+    positives: np.ndarray  # (R,)
+    rep_days: np.ndarray  # (R,)
+    bin_n: np.ndarray  # (R, B) decisions per curve bin
+    n_hours: int
+    bin_width: int
+
+    @property
+    def n_reps(self) -> int:
+        return int(self.team.shape[0])
+
+    def subset(self, mask: np.ndarray) -> _Reps:
+        return _Reps(
+            team=self.team[mask],
+            gram=self.gram[mask],
+            cross=self.cross[mask],
+            step_var=self.step_var[mask],
+            n_after=self.n_after[mask],
+            pos_after=self.pos_after[mask],
+            n=self.n[mask],
+            positives=self.positives[mask],
+            rep_days=self.rep_days[mask],
+            bin_n=self.bin_n[mask],
+            n_hours=self.n_hours,
+            bin_width=self.bin_width,
+        )
+
+
+def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -> _Reps:
+    """Every rep's sufficient statistics in one vectorised pass over the counted cells.
+
+    Cells are sorted by rep, rep-day and ``seq_in_day``; a rep-day's mean is taken out of
+    every column (the fixed effect), so sums of products of the demeaned columns are
+    within-rep-day Gram entries. Category columns (hours, curve bins) are never
+    materialised: their blocks come from counts per (rep, category) minus the rep-day
+    part ``sum_days M_day M_day' / W_day``; step cross-products are reverse cumulative
+    sums over ``seq_in_day``.
+    """
+    n_bins = -(-SEQ_CAP // bin_width) + 1  # bins up to SEQ_CAP, then one overflow bin
+    n_cat = N_HOURS + n_bins
+    n_small = 3 + N_HOURS
+    k = len(cands)
+    cells = cells.filter(pl.col("n") > 0).sort(
+        "team", "rep_id", "day", "seq_in_day", nulls_last=True
+    )
+    new_rep = (pl.col("team") != pl.col("team").shift(1)) | (
+        pl.col("rep_id") != pl.col("rep_id").shift(1)
+    )
+    new_day = new_rep | pl.col("day").ne_missing(pl.col("day").shift(1))
+    cells = cells.with_columns(
+        _rep=new_rep.fill_null(True).cum_sum().cast(pl.Int64) - 1,
+        _stratum=new_day.fill_null(True).cum_sum().cast(pl.Int64) - 1,
+    )
+    r = cells["_rep"].to_numpy()
+    n_reps = int(r.max()) + 1 if r.size else 0
+    if n_reps == 0:
+        return _Reps(
+            team=np.empty(0, dtype=object),
+            gram=np.zeros((0, n_small + n_bins, n_small + n_bins)),
+            cross=np.zeros((0, k, n_small)),
+            step_var=np.zeros((0, k)),
+            n_after=np.zeros((0, k)),
+            pos_after=np.zeros((0, k)),
+            n=np.zeros(0),
+            positives=np.zeros(0),
+            rep_days=np.zeros(0),
+            bin_n=np.zeros((0, n_bins)),
+            n_hours=N_HOURS,
+            bin_width=bin_width,
+        )
+    s = cells["_stratum"].to_numpy()
+    n_days = int(s.max()) + 1
+    seq = cells["seq_in_day"].to_numpy()
+    hour = cells["local_hour"].fill_null(N_HOURS - 1).to_numpy().astype(np.int64)
+    hour = np.where((hour >= 0) & (hour < N_HOURS - 1), hour, N_HOURS - 1)
+    w = cells["n"].to_numpy().astype(float)
+    y = cells["positives"].to_numpy().astype(float)
+    team = cells["team"].to_numpy()[np.r_[0, np.flatnonzero(np.diff(r)) + 1]]
+    rep_of_day = np.zeros(n_days, dtype=np.int64)
+    rep_of_day[s] = r
+    bins = np.where(seq <= SEQ_CAP, (seq - 1) // bin_width, n_bins - 1)
+    cat_h, cat_b = hour, N_HOURS + bins
+
+    def by(key: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
+        return np.bincount(key, weights=weights, minlength=size)
+
+    # rep-day means out of the dense columns (outcome share, s, s^2)
+    scaled = np.minimum(seq, SEQ_CAP) / 10.0
+    w_day = by(s, w, n_days)
+    dense = [y / w, scaled, scaled**2]
+    demeaned = [col - (by(s, w * col, n_days) / w_day)[s] for col in dense]
+    p = n_small + n_bins
+    gram = np.zeros((n_reps, p, p))
+    for a in range(3):
+        for b in range(a, 3):
+            gram[:, a, b] = gram[:, b, a] = by(r, w * demeaned[a] * demeaned[b], n_reps)
+        for cat in (cat_h, cat_b):
+            block = by(r * n_cat + cat, w * demeaned[a], n_reps * n_cat).reshape(n_reps, n_cat)
+            gram[:, a, 3:] += block
+            gram[:, 3:, a] += block
+    gram[:, _Y, _Y] += by(r, y - y**2 / w, n_reps)  # within-cell spread of the 0/1 outcomes
+    # category x category: counts per rep minus sum_days M M' / W_day
+    per_rep = by(r * n_cat + cat_h, w, n_reps * n_cat) + by(r * n_cat + cat_b, w, n_reps * n_cat)
+    idx = np.arange(n_cat)
+    gram[:, 3 + idx, 3 + idx] += per_rep.reshape(n_reps, n_cat)
+    joint = by((r * N_HOURS + cat_h) * n_bins + bins, w, n_reps * N_HOURS * n_bins).reshape(
+        n_reps, N_HOURS, n_bins
+    )
+    gram[:, _H0:n_small, n_small:] += joint
+    gram[:, n_small:, _H0:n_small] += joint.transpose(0, 2, 1)
+    day_cat = by(s * n_cat + cat_h, w, n_days * n_cat) + by(s * n_cat + cat_b, w, n_days * n_cat)
+    day_cat = day_cat.reshape(n_days, n_cat)
+    scaled_cat = sparse.csr_matrix(day_cat / np.sqrt(w_day)[:, None])
+    coo = scaled_cat.tocoo()
+    spread = sparse.csr_matrix(
+        (coo.data, (coo.row, rep_of_day[coo.row] * n_cat + coo.col)),
+        shape=(n_days, n_reps * n_cat),
+    )
+    gram[:, 3:, 3:] -= (spread.T @ scaled_cat).toarray().reshape(n_reps, n_cat, n_cat)
+    # steps [seq > t]: reverse cumulative sums over seq (positions past the last candidate
+    # are pooled), evaluated at t + 1
+    top = int(cands.max()) + 2 if k else 2
+    pos = np.minimum(seq, top - 1)
+    key = r * top + pos
+
+    def after(weights: np.ndarray) -> np.ndarray:
+        table = by(key, weights, n_reps * top).reshape(n_reps, top)
+        rev = np.cumsum(table[:, ::-1], axis=1)[:, ::-1]
+        return rev[:, cands + 1]
+
+    # within rep-day sum of squares of the demeaned step:
+    #   sum_{seq > t} w - sum_days W_day(>t)^2 / W_day, with W(>t)^2 = sum w (w + 2 later)
+    later = w_day[s] - (np.cumsum(w) - (np.cumsum(w) - w)[np.searchsorted(s, s)])
+    q = w * (w + 2.0 * later) / w_day[s]
+    cross = np.zeros((n_reps, k, n_small))
+    for a in range(3):
+        cross[:, :, a] = after(w * demeaned[a])
+    hour_table = by(key * N_HOURS + cat_h, w, n_reps * top * N_HOURS).reshape(n_reps, top, N_HOURS)
+    cross[:, :, _H0:] = np.cumsum(hour_table[:, ::-1], axis=1)[:, ::-1][:, cands + 1]
+    day_hour = day_cat[:, :N_HOURS] / w_day[:, None]
+    for h in np.flatnonzero(day_hour.any(axis=0)):
+        cross[:, :, _H0 + h] -= after(w * day_hour[s, h])
+    n_after = after(w)
+    return _Reps(
+        team=team,
+        gram=gram,
+        cross=cross,
+        step_var=n_after - after(q),
+        n_after=n_after,
+        pos_after=after(y),
+        n=by(r, w, n_reps),
+        positives=by(r, y, n_reps),
+        rep_days=np.bincount(rep_of_day, minlength=n_reps).astype(float),
+        bin_n=by(r * n_bins + bins, w, n_reps * n_bins).reshape(n_reps, n_bins),
+        n_hours=N_HOURS,
+        bin_width=bin_width,
+    )
+
+
+# ------------------------------------------------------------------ fits on the sums
+def _partial(
+    gram: np.ndarray, cross: np.ndarray, step_var: np.ndarray, keep: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Frisch-Waugh: partial the columns ``keep`` out of the outcome and of each step.
+
+    ``gram (..., P, P)``, ``cross (..., K, P)``, ``step_var (..., K)``. Returns the
+    outcome's residual sum of squares ``(...)``, the residual cross-product of each step
+    with the outcome ``(..., K)`` and each step's residual sum of squares ``(..., K)``.
+    A tiny ridge copes with categories that have no data (their rows are zero).
+    """
+    idx = list(keep)
+    if not idx:
+        return gram[..., _Y, _Y], cross[..., _Y], step_var
+    g_aa = gram[..., idx, :][..., :, idx]
+    # a tiny ridge keeps categories without data (zero rows) solvable; it changes nothing else
+    ridge = 1e-9 * (np.trace(g_aa, axis1=-2, axis2=-1)[..., None, None] + 1.0)
+    g_aa = g_aa + ridge * np.eye(len(idx))
+    g_ay = gram[..., idx, _Y]
+    c_ta = cross[..., idx]
+    rhs = np.concatenate([g_ay[..., :, None], np.swapaxes(c_ta, -1, -2)], axis=-1)
+    sol = np.linalg.solve(g_aa, rhs)
+    ryy = gram[..., _Y, _Y] - np.einsum("...a,...a->...", g_ay, sol[..., 0])
+    cxy = cross[..., _Y] - np.einsum("...ka,...a->...k", c_ta, sol[..., 0])
+    vx = step_var - np.einsum("...ka,...ak->...k", c_ta, sol[..., 1:])
+    return ryy, cxy, vx
+
+
+def _slope(gram: np.ndarray, hours: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Linear model on ``s`` (per 10 decisions) given hours: residual SS, cross, var of s."""
+    cross = gram[..., None, _L, :]
+    step_var = gram[..., None, _L, _L]
+    return _partial(gram, cross, step_var, hours)
+
+
+def _davies(z: np.ndarray) -> tuple[float, float]:
+    """Search-corrected p-value of ``max z_t^2`` (Davies 1987 bound, capped by Bonferroni).
+
+    Returns ``(corrected, naive)``.
+    """
+    m = float(np.max(z**2))
+    naive = float(stats.chi2.sf(m, 1))
+    variation = float(np.abs(np.diff(z)).sum())
+    davies = naive + variation * math.exp(-m / 2.0) / math.sqrt(2.0 * math.pi)
+    return min(1.0, davies, naive * z.size), naive
+
+
+def _empty_row(team: str, reason: str, reps: _Reps, *, hour_adjusted: bool, ci_method: str):
+    row: dict[str, Any] = dict.fromkeys(FATIGUE_SCHEMA.names())
+    row.update(
+        team=team,
+        n_decisions=int(reps.n.sum()),
+        n_reps=int((reps.n > 0).sum()),
+        n_rep_days=int(reps.rep_days.sum()),
+        shape="none",
+        candidates_tested=0,
+        hour_adjusted=hour_adjusted,
+        ci_method=ci_method,
+        reason=reason,
+    )
+    return row
+
+
+def _verdict(
+    team: str,
+    reps: _Reps,
+    *,
+    cands: np.ndarray,
+    min_after: int,
+    alpha: float,
+    n_boot: int,
+    rng: np.random.Generator,
+    ci_method: str,
+    min_boot_reps: int,
+    hour_adjusted: bool,
+) -> dict[str, Any]:
+    n_reps = int((reps.n > 0).sum())
+    use_boot = ci_method == "bootstrap" and n_reps >= min_boot_reps and n_boot > 0
+    method = "rep_bootstrap" if use_boot else "profile_wald"
+    empty = {"hour_adjusted": hour_adjusted, "ci_method": method}
+    total = float(reps.n.sum())
+    if total == 0:
+        return _empty_row(
+            team,
+            "no quality-bearing decisions (no outcome in the taxonomy's [quality] lists)",
+            reps,
+            **empty,
+        )
+    n_small = 3 + reps.n_hours
+    gram = reps.gram[:, :n_small, :n_small].sum(axis=0)
+    # hour categories that vary within some rep-day (the others carry no information)
+    hours = [h for h in range(_H0, n_small) if gram[h, h] > 1e-9]
+    smooth = [_L, _Q, *hours]
+    cross = reps.cross.sum(axis=0)
+    step_var = reps.step_var.sum(axis=0)
+    n_after = reps.n_after.sum(axis=0)
+    ok = (n_after >= min_after) & (total - n_after >= min_after)
+    if not ok.any():
+        return _empty_row(
+            team,
+            f"too few quality-bearing decisions past any candidate threshold (need {min_after})",
+            reps,
+            **empty,
+        )
+    ryy0, cxy0, vx0 = _partial(gram, cross, step_var, hours)
+    ok &= vx0 > 1e-9 * max(float(vx0.max()), 1.0)
+    if not ok.any() or ryy0 <= 0:
+        reason = (
+            "quality does not vary within rep-days"
+            if ryy0 <= 0
+            else "no rep-day has quality-bearing decisions on both sides of a candidate"
+        )
+        return _empty_row(team, reason, reps, **empty)
+    hour_rank = int(np.linalg.matrix_rank(gram[np.ix_(hours, hours)], hermitian=True))
+    df0 = total - reps.rep_days.sum() - hour_rank
+    # step vs no change
+    z0 = cxy0[ok] / np.sqrt(ryy0 / df0 * vx0[ok])
+    p_step, _ = _davies(z0)
+    best = int(np.argmax(z0**2))
+    t_ok = cands[ok]
+    t_hat = int(t_ok[best])
+    beta = float(cxy0[ok][best] / vx0[ok][best])
+    beta_se = float(math.sqrt(ryy0 / df0 / vx0[ok][best]))
+    # step on top of the smooth decline
+    ryy_s, cxy_s, vx_s = _partial(gram, cross, step_var, smooth)
+    good_s = vx_s[ok] > 1e-9 * max(float(vx_s[ok].max()), 1.0)
+    z_s = np.where(
+        good_s, cxy_s[ok] / np.sqrt(ryy_s / (df0 - 2) * np.where(good_s, vx_s[ok], 1.0)), 0.0
+    )
+    p_smooth, _ = _davies(z_s)
+    # linear decline
+    ryy_l, cxy_l, v_l = _slope(gram, hours)
+    slope = float(cxy_l[0] / v_l[0]) if v_l[0] > 0 else float("nan")
+    slope_se = (
+        float(math.sqrt((ryy_l - cxy_l[0] ** 2 / v_l[0]) / (df0 - 1) / v_l[0]))
+        if v_l[0] > 0
+        else float("nan")
+    )
+    slope_p = float(2 * stats.norm.sf(abs(slope / slope_se))) if slope_se > 0 else None
+    # intervals
+    if use_boot:
+        t_low, t_high, s_low, s_high = _bootstrap(
+            reps, cands=cands, ok=ok, hours=hours, alpha=alpha, n_boot=n_boot, rng=rng
+        )
+    else:
+        crit = float(stats.chi2.ppf(1.0 - alpha, 1))
+        inside = t_ok[z0**2 >= z0[best] ** 2 - crit]
+        t_low, t_high = int(inside.min()), int(inside.max())
+        half = float(stats.norm.ppf(1 - alpha / 2)) * slope_se
+        s_low, s_high = slope - half, slope + half
+    p_value = max(p_step, p_smooth)
+    is_threshold = p_step < alpha and p_smooth < alpha and beta < 0 and bool(z_s[best] < 0)
+    if is_threshold:
+        shape = "threshold"
+    elif s_high is not None and s_high < 0:
+        shape = "gradual"
+    else:
+        shape = "none"
+    row: dict[str, Any] = dict.fromkeys(FATIGUE_SCHEMA.names())
+    row.update(
+        team=team,
+        p_value=p_value,
+        n_decisions=int(total),
+        shape=shape,
+        slope_per_10=slope * 1.0,
+        slope_ci_low=s_low,
+        slope_ci_high=s_high,
+        significant=is_threshold,
+        n_reps=n_reps,
+        n_rep_days=int(reps.rep_days.sum()),
+        p_step=p_step,
+        p_step_vs_smooth=p_smooth,
+        slope_p_value=slope_p,
+        candidates_tested=int(ok.sum()),
+        hour_adjusted=hour_adjusted,
+        ci_method=method,
+    )
+    if is_threshold:
+        k = int(np.flatnonzero(ok)[best])
+        na_r, pa_r = reps.n_after[:, k], reps.pos_after[:, k]
+        nb_r, pb_r = reps.n - na_r, reps.positives - pa_r
+        before_n, after_n = float(nb_r.sum()), float(na_r.sum())
+        q_before, q_after = float(pb_r.sum() / before_n), float(pa_r.sum() / after_n)
+        # the base rate of the reps whose long days identify the step
+        has = (na_r > 0) & (nb_r > 0)
+        model_before = float(np.sum(na_r[has] * pb_r[has] / nb_r[has]) / na_r[has].sum())
+        row.update(
+            threshold_estimate=t_hat,
+            threshold_ci_low=min(t_low, t_hat),
+            threshold_ci_high=max(t_high, t_hat),
+            quality_before=q_before,
+            quality_after=q_after,
+            relative_drop=-beta / model_before if model_before > 0 else None,
+            n_after=int(after_n),
+            raw_relative_drop=(q_before - q_after) / q_before if q_before > 0 else None,
+            model_quality_before=model_before,
+            model_quality_after=model_before + beta,
+            step_effect=beta,
+            step_se=beta_se,
+        )
+    return row
+
+
+def _bootstrap(
+    reps: _Reps,
+    *,
+    cands: np.ndarray,
+    ok: np.ndarray,
+    hours: list[int],
+    alpha: float,
+    n_boot: int,
+    rng: np.random.Generator,
+) -> tuple[int, int, float, float]:
+    """Percentile intervals of the threshold and the slope over resamples of reps."""
+    active = reps.n > 0
+    n_small = 3 + reps.n_hours
+    gram_r = reps.gram[active][:, :n_small, :n_small]
+    cross_r = reps.cross[active]
+    var_r = reps.step_var[active]
+    n_r = int(active.sum())
+    t_hats, slopes = [], []
+    chunk = max(1, 4_000_000 // max(1, cross_r[0].size))
+    for start in range(0, n_boot, chunk):
+        size = min(chunk, n_boot - start)
+        weights = rng.multinomial(n_r, np.full(n_r, 1.0 / n_r), size=size).astype(float)
+        gram = np.einsum("br,rij->bij", weights, gram_r)
+        cross = (weights @ cross_r.reshape(n_r, -1)).reshape(size, *cross_r.shape[1:])
+        var = weights @ var_r
+        _, cxy, vx = _partial(gram, cross, var, hours)
+        valid = ok[None, :] & (vx > 1e-9)
+        stat = np.where(valid, cxy**2 / np.where(valid, vx, 1.0), -np.inf)
+        t_hats.append(cands[np.argmax(stat, axis=1)])
+        _, c_l, v_l = _slope(gram, hours)
+        slopes.append(
+            np.where(v_l[:, 0] > 0, c_l[:, 0] / np.where(v_l[:, 0] > 0, v_l[:, 0], 1), np.nan)
+        )
+    t_all = np.concatenate(t_hats)
+    s_all = np.concatenate(slopes)
+    s_all = s_all[np.isfinite(s_all)]
+    t_low, t_high = np.quantile(t_all, [alpha / 2, 1 - alpha / 2], method="inverted_cdf")
+    s_low, s_high = np.quantile(s_all, [alpha / 2, 1 - alpha / 2])
+    return int(t_low), int(t_high), float(s_low), float(s_high)
+
+
+def _hour_effects(reps: _Reps, *, step: int | None) -> np.ndarray:
+    """Clock-hour effects from the verdict's own model: the step at candidate index ``step``
+    (shape ``threshold``) or the smooth quadratic, each with hours, within rep-day.
+
+    Bins and hours together leave a near-collinear direction (within a day the position
+    rises with the clock), so the curve takes its hour effects from this one-shape model.
+    """
+    n_small = 3 + reps.n_hours
+    gram = reps.gram[:, :n_small, :n_small].sum(axis=0)
+    hours = [h for h in range(_H0, n_small) if gram[h, h] > 1e-9]
+    if step is None:
+        cols = [_L, _Q, *hours]
+        block = gram[np.ix_(cols, cols)]
+        rhs = gram[cols, _Y]
+    else:
+        cross = reps.cross.sum(axis=0)[step]
+        var = reps.step_var.sum(axis=0)[step]
+        size = 1 + len(hours)
+        block = np.zeros((size, size))
+        block[0, 0] = var
+        block[0, 1:] = block[1:, 0] = cross[hours]
+        block[1:, 1:] = gram[np.ix_(hours, hours)]
+        rhs = np.r_[cross[_Y], gram[hours, _Y]]
+    coef = np.linalg.lstsq(block, rhs, rcond=None)[0]
+    gamma = np.zeros(reps.n_hours)
+    gamma[np.array(hours, dtype=np.int64) - _H0] = coef[-len(hours) :] if hours else []
+    return gamma
+
+
+def _adjusted_curve(
+    team: str, reps: _Reps, *, bin_width: int, step: int | None = None
+) -> pl.DataFrame:
+    """Within-rep-day, same-hour quality per ``seq_in_day`` bin, centred on the overall share.
+
+    The hour effects come from the verdict's model (:func:`_hour_effects`); the bins are
+    then fitted to the within rep-day outcome net of them.
+    """
+    n_small = 3 + reps.n_hours
+    gram = reps.gram.sum(axis=0)
+    bin_n = reps.bin_n.sum(axis=0)
+    n_bins = bin_n.size
+    total = float(reps.n.sum())
+    schema = {"team": pl.String, "seq_from": pl.Int64, "adjusted_quality": pl.Float64}
+    if total == 0:
+        return pl.DataFrame(schema=schema)
+    gamma = _hour_effects(reps, step=step)
+    bins = list(range(n_small, gram.shape[0]))
+    hours = list(range(_H0, n_small))
+    rhs = gram[bins, _Y] - gram[np.ix_(bins, hours)] @ gamma
+    effect = np.linalg.lstsq(gram[np.ix_(bins, bins)], rhs, rcond=None)[0]
+    diag = np.diag(gram)[n_small:]
+    known = (bin_n > 0) & (diag > 1e-9)
+    known[-1] = False  # the overflow bin past SEQ_CAP
+    if not known.any():
+        return pl.DataFrame(schema=schema)
+    weights = bin_n[known] / bin_n[known].sum()
+    centre = float(np.sum(weights * effect[known]))
+    level = float(reps.positives.sum() / total)
+    seq_from = np.arange(n_bins) * bin_width + 1
+    return pl.DataFrame(
+        {
+            "team": team,
+            "seq_from": seq_from[known].astype(np.int64),
+            "adjusted_quality": level + effect[known] - centre,
+        },
+        schema=schema,
     )

@@ -402,31 +402,15 @@ def _stage_history(
     return ann, rows
 
 
-def ingest_hubspot(
-    in_dir: Path,
-    out_dir: Path,
-    *,
-    reps_csv: Path | None = None,
-    roles: Path | None = None,
-    tz: str = "UTC",
-    as_of: datetime | None = None,
-) -> dict:
-    """Ingest a folder of HubSpot CSV exports into a canonical dataset (see the module docstring).
+Found = dict[str, list[tuple[Path, pl.LazyFrame]]]
 
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (d / "deals.csv").write_text('"Record ID","Deal owner","Create Date","Deal Stage","Close Date","Amount"\\n'
-    ...     '"101","Ana Diaz","2026-07-01 09:00","Closed Won","2026-08-01","500"\\n')
-    >>> ingest_hubspot(d, d / "out")["tables"]["opportunities"]
-    1
-    """
+
+def read_hubspot_dir(in_dir: Path) -> tuple[Found, list[str]]:
+    """The recognised export CSVs of a folder by kind (calls, deals, owners...), and the rest."""
     in_dir = Path(in_dir)
     if not in_dir.is_dir():
         raise BadInputError("input folder not found", file=in_dir)
-    plan = IngestPlan("hubspot")
-    found: dict[str, list[tuple[Path, pl.LazyFrame]]] = {}
+    found: Found = {}
     unused: list[str] = []
     for path in sorted(in_dir.iterdir()):
         if path.suffix.lower() != ".csv" or not path.is_file():
@@ -443,46 +427,53 @@ def ingest_hubspot(
             "no HubSpot export CSVs recognised (calls, emails, meetings, notes, tasks, deals, owners)",
             file=in_dir,
         )
-    rules = load_roles(roles) if roles else []
-    # ---- owners -> reps
-    owners = None
-    if "owners" in found:
-        path, raw = found["owners"][0]
-        frame = normalise_headers(raw)
-        cols = frame.collect_schema().names()
-        team_name = field(cols, "team", "primaryteam", "teams", "teamname")
-        team_name = text(team_name.str.split(";").list.first())
-        role, team = apply_roles(team_name, rules)
-        name = pl.coalesce(
-            [
-                field(cols, "name", "ownername"),
-                text(
-                    pl.concat_str(
-                        [field(cols, "firstname"), field(cols, "lastname")],
-                        separator=" ",
-                        ignore_nulls=True,
-                    )
-                ),
-            ]
-        )
-        ann = frame.with_columns(
-            first_reason(
-                (footer_reason([c for c in cols if c != ROW]).is_not_null(), "report_footer")
-            ).alias(REASON)
-        )
-        owners = ann.filter(pl.col(REASON).is_null()).select(
-            field(cols, "id", "ownerid").alias("rep_id"),
-            name.alias("name"),
-            pl.coalesce([field(cols, "role"), role]).alias("role"),
-            pl.coalesce([team, team_name, pl.lit(UNASSIGNED_TEAM)]).alias("team"),
-            field(cols, "managerid", "manager").alias("manager_id"),
-            pl.coalesce([field(cols, "timezone"), pl.lit(tz)]).alias("timezone"),
-            field(cols, "email").alias("_email"),
-        )
-        owners_obj = SourceObject("owners", str(path), ann, pl.col(REASON))
-    lookup = owner_lookup(owners)
-    # ---- per-file owner resolution
-    resolved: dict[str, list[tuple[Path, pl.LazyFrame, list[str]]]] = {}
+    return found, unused
+
+
+def _owners(
+    path: Path, raw: pl.LazyFrame, rules: list, *, tz: str
+) -> tuple[pl.LazyFrame, SourceObject]:
+    """owners.csv mapped to rep rows (role and team from the roles rules), and its object."""
+    frame = normalise_headers(raw)
+    cols = frame.collect_schema().names()
+    team_name = field(cols, "team", "primaryteam", "teams", "teamname")
+    team_name = text(team_name.str.split(";").list.first())
+    role, team = apply_roles(team_name, rules)
+    name = pl.coalesce(
+        [
+            field(cols, "name", "ownername"),
+            text(
+                pl.concat_str(
+                    [field(cols, "firstname"), field(cols, "lastname")],
+                    separator=" ",
+                    ignore_nulls=True,
+                )
+            ),
+        ]
+    )
+    ann = frame.with_columns(
+        first_reason(
+            (footer_reason([c for c in cols if c != ROW]).is_not_null(), "report_footer")
+        ).alias(REASON)
+    )
+    owners = ann.filter(pl.col(REASON).is_null()).select(
+        field(cols, "id", "ownerid").alias("rep_id"),
+        name.alias("name"),
+        pl.coalesce([field(cols, "role"), role]).alias("role"),
+        pl.coalesce([team, team_name, pl.lit(UNASSIGNED_TEAM)]).alias("team"),
+        field(cols, "managerid", "manager").alias("manager_id"),
+        pl.coalesce([field(cols, "timezone"), pl.lit(tz)]).alias("timezone"),
+        field(cols, "email").alias("_email"),
+    )
+    return owners, SourceObject("owners", str(path), ann, pl.col(REASON))
+
+
+Resolved = dict[str, list[tuple[Path, pl.LazyFrame, list[str]]]]
+
+
+def _resolve_owners(found: Found, lookup: pl.LazyFrame | None) -> Resolved:
+    """Every non-owner file with ``_owner`` (and, for meetings, ``_creator``) resolved."""
+    resolved: Resolved = {}
     for kind, files in found.items():
         if kind == "owners":
             continue
@@ -495,6 +486,18 @@ def ingest_hubspot(
                     frame, field(cols, "createdby", "bookedby"), lookup, "_creator"
                 )
             resolved.setdefault(kind, []).append((path, frame, frame.collect_schema().names()))
+    return resolved
+
+
+def _reps(
+    plan: IngestPlan,
+    resolved: Resolved,
+    owners: tuple[pl.LazyFrame, SourceObject] | None,
+    *,
+    reps_csv: Path | None,
+    tz: str,
+) -> pl.DataFrame:
+    """The reps table, from ``--reps``, else owners.csv, else owner names; added to ``plan``."""
     deal_owners = (
         pl.concat(
             [f.select(pl.col("_owner").alias("rep_id")) for _, f, _ in resolved.get("deals", [])]
@@ -510,8 +513,10 @@ def ingest_hubspot(
                 "reps_csv", str(reps_csv), ann, parts=[Part("reps_csv", "reps", ann, reps.lazy())]
             )
         )
-    elif owners is not None:
-        reps = owners.drop("_email").collect()
+        return reps
+    if owners is not None:
+        owner_rows, owners_obj = owners
+        reps = owner_rows.drop("_email").collect()
         missing = reps.filter(pl.col("role").is_null())
         if missing.height:
             guessed = infer_roles(
@@ -529,41 +534,58 @@ def ingest_hubspot(
         owners_obj.parts.append(Part("owners", "reps", owners_obj.annotated, reps.lazy()))
         plan.objects.append(owners_obj)
         _warn_unresolved(resolved, reps, plan.warnings)
-    else:
-        ids = (
-            pl.concat(
-                [
-                    f.select(pl.col("_owner").alias("rep_id"))
-                    for files in resolved.values()
-                    for _, f, _ in files
-                ]
-            )
-            .filter(pl.col("rep_id").is_not_null())
-            .unique()
-            .sort("rep_id")
+        return reps
+    ids = (
+        pl.concat(
+            [
+                f.select(pl.col("_owner").alias("rep_id"))
+                for files in resolved.values()
+                for _, f, _ in files
+            ]
         )
-        guessed = infer_roles(ids, opportunity_owners=deal_owners)
-        reps = guessed.select(
-            "rep_id",
-            pl.col("rep_id").alias("name"),
-            pl.col("inferred_role").alias("role"),
-            pl.lit(UNASSIGNED_TEAM).alias("team"),
-            pl.lit(None, pl.String).alias("manager_id"),
-            pl.lit(tz).alias("timezone"),
-        ).collect()
-        plan.warnings.append(
-            f"owners.csv missing: {reps.height} rep(s) derived from owner names (team {UNASSIGNED_TEAM}; deal owners -> AE, others -> BDR): "
-            + ", ".join(reps["rep_id"].to_list()[:20])
+        .filter(pl.col("rep_id").is_not_null())
+        .unique()
+        .sort("rep_id")
+    )
+    guessed = infer_roles(ids, opportunity_owners=deal_owners)
+    reps = guessed.select(
+        "rep_id",
+        pl.col("rep_id").alias("name"),
+        pl.col("inferred_role").alias("role"),
+        pl.lit(UNASSIGNED_TEAM).alias("team"),
+        pl.lit(None, pl.String).alias("manager_id"),
+        pl.lit(tz).alias("timezone"),
+    ).collect()
+    plan.warnings.append(
+        f"owners.csv missing: {reps.height} rep(s) derived from owner names (team {UNASSIGNED_TEAM}; deal owners -> AE, others -> BDR): "
+        + ", ".join(reps["rep_id"].to_list()[:20])
+    )
+    ann = reps.lazy().with_columns(pl.lit(None, pl.String).alias(REASON))
+    plan.objects.append(
+        SourceObject(
+            "derived_reps",
+            "owner names",
+            ann,
+            parts=[Part("derived_reps", "reps", ann, reps.lazy())],
         )
-        ann = reps.lazy().with_columns(pl.lit(None, pl.String).alias(REASON))
-        plan.objects.append(
-            SourceObject(
-                "derived_reps",
-                "owner names",
-                ann,
-                parts=[Part("derived_reps", "reps", ann, reps.lazy())],
-            )
-        )
+    )
+    return reps
+
+
+def plan_hubspot(
+    found: Found,
+    *,
+    reps_csv: Path | None = None,
+    roles: Path | None = None,
+    tz: str = "UTC",
+    as_of: datetime | None = None,
+) -> IngestPlan:
+    """Map recognised HubSpot export files (:func:`read_hubspot_dir`) to an :class:`IngestPlan`."""
+    plan = IngestPlan("hubspot")
+    rules = load_roles(roles) if roles else []
+    owners = _owners(*found["owners"][0], rules, tz=tz) if "owners" in found else None
+    resolved = _resolve_owners(found, owner_lookup(owners[0] if owners else None))
+    reps = _reps(plan, resolved, owners, reps_csv=reps_csv, tz=tz)
     bdrs = (
         reps.lazy()
         .filter(pl.col("role").cast(pl.String).str.to_uppercase().is_in(["BDR", "SDR"]))
@@ -599,6 +621,34 @@ def ingest_hubspot(
                 m_ann, m_rows = _meetings(frame, ann, cols, bdrs, tz=tz, as_of=as_of)
                 parts.append(Part(name, "meetings", m_ann, m_rows))
             plan.objects.append(SourceObject(name, str(path), ann, pl.col(REASON), parts))
+    return plan
+
+
+def ingest_hubspot(
+    in_dir: Path,
+    out_dir: Path,
+    *,
+    reps_csv: Path | None = None,
+    roles: Path | None = None,
+    tz: str = "UTC",
+    as_of: datetime | None = None,
+) -> dict:
+    """Ingest a folder of HubSpot CSV exports into a canonical dataset (see the module docstring).
+
+    Read (:func:`read_hubspot_dir`), plan (:func:`plan_hubspot`), write atomically
+    (``write_ingest``), as Salesforce's ingest does.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "deals.csv").write_text('"Record ID","Deal owner","Create Date","Deal Stage","Close Date","Amount"\\n'
+    ...     '"101","Ana Diaz","2026-07-01 09:00","Closed Won","2026-08-01","500"\\n')
+    >>> ingest_hubspot(d, d / "out")["tables"]["opportunities"]
+    1
+    """
+    found, unused = read_hubspot_dir(Path(in_dir))
+    plan = plan_hubspot(found, reps_csv=reps_csv, roles=roles, tz=tz, as_of=as_of)
     plan.extra["unused_files"] = unused
     return write_ingest(plan, Path(out_dir), tz=tz)
 

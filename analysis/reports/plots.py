@@ -253,6 +253,24 @@ def decision_mix(decision_load: Frame, *, team: str | None = None) -> Figure:
     return fig
 
 
+def fatigue_shape(estimate: Mapping[str, Any] | None) -> str | None:
+    """The fatigue row's ``shape``; older tables without it: ``threshold`` if estimated.
+
+    Examples
+    --------
+    >>> fatigue_shape({"shape": "gradual"}), fatigue_shape({"threshold_estimate": 44})
+    ('gradual', 'threshold')
+    """
+    est = dict(estimate or {})
+    shape = est.get("shape")
+    if isinstance(shape, str):
+        return shape
+    value = est.get("threshold_estimate")
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return "threshold"
+
+
 def fatigue_curve(
     curve: Frame,
     estimate: Mapping[str, Any] | None = None,
@@ -260,13 +278,16 @@ def fatigue_curve(
     threshold: float | None = None,
     team: str | None = None,
 ) -> Figure:
-    """Decision quality by position in the rep's day, with the estimated threshold.
+    """Decision quality by position in the rep's day: the within rep-day curve the verdict
+    rests on, the raw curve faint beside it, and the threshold only when there is one.
 
     ``curve`` has one row per bin of positions: ``seq_from`` (or ``seq_bin``), ``n``,
-    ``positives``, ``quality_rate`` (or ``quality``) and, when present, ``ci_low`` /
-    ``ci_high`` (else a 95% Wilson band is computed). ``estimate`` is the team's
-    ``fatigue`` row: its ``threshold_estimate`` and interval are drawn as a line and a
-    shaded band; when the estimate is null its ``reason`` is printed instead.
+    ``positives``, ``quality_rate`` (or ``quality``), when present ``ci_low`` /
+    ``ci_high`` (else a 95% Wilson band is computed) and ``adjusted_quality`` (the
+    within rep-day, same-hour curve, drawn as the main line). ``estimate`` is the team's
+    ``fatigue`` row: for ``shape`` ``threshold`` its estimate and interval are drawn as a
+    line and a band; otherwise the shape (or the ``reason``) is the subtitle.
+    ``threshold`` is the configured heuristic, drawn dotted: the claim that was tested.
 
     Examples
     --------
@@ -294,9 +315,18 @@ def fatigue_curve(
     else:
         lo, hi = wilson_interval(data["positives"], data["n"])
     est = dict(estimate or {})
+    shape = fatigue_shape(est)
+    adjusted = "adjusted_quality" in data and data["adjusted_quality"].notna().any()
     with _figure() as (fig, ax):
+        raw_alpha = 0.35 if adjusted else 1.0
         ax.fill_between(
-            data["x"], lo, hi, color=PALETTE["ok"], alpha=0.18, lw=0, label="95% interval per bin"
+            data["x"],
+            lo,
+            hi,
+            color=PALETTE["muted" if adjusted else "ok"],
+            alpha=0.12 if adjusted else 0.18,
+            lw=0,
+            label="95% interval per bin (raw)" if adjusted else "95% interval per bin",
         )
         sns.lineplot(
             data=data,
@@ -304,19 +334,33 @@ def fatigue_curve(
             y=ycol,
             marker="o",
             ax=ax,
-            color=PALETTE["ok"],
-            label="share of positive outcomes",
+            color=PALETTE["muted" if adjusted else "ok"],
+            alpha=raw_alpha,
+            lw=1 if adjusted else 1.5,
+            markersize=3 if adjusted else 6,
+            label="raw share positive (not adjusted)" if adjusted else "share of positive outcomes",
         )
+        if adjusted:
+            sns.lineplot(
+                data=data.dropna(subset=["adjusted_quality"]),
+                x="x",
+                y="adjusted_quality",
+                marker="o",
+                ax=ax,
+                color=PALETTE["ok"],
+                lw=2,
+                label="within rep-day, same clock hour (the verdict's curve)",
+            )
         if threshold is not None and numeric:
             ax.axvline(
                 threshold,
                 color=PALETTE["muted"],
                 ls=":",
                 lw=1.5,
-                label=f"heuristic threshold {threshold:g}",
+                label=f"claimed heuristic {threshold:g} (tested)",
             )
         value = est.get("threshold_estimate")
-        if value is not None and not (isinstance(value, float) and math.isnan(value)) and numeric:
+        if shape == "threshold" and value is not None and numeric:
             low, high = est.get("threshold_ci_low"), est.get("threshold_ci_high")
             if low is not None and high is not None:
                 ax.axvspan(
@@ -336,6 +380,12 @@ def fatigue_curve(
             if drop is not None:
                 word = "drops" if drop >= 0 else "rises"
                 subtitle = f"quality {word} by {abs(drop):.0%} after the estimated threshold"
+        elif shape == "gradual":
+            subtitle = (
+                "quality falls gradually" + _per_10(est.get("slope_per_10")) + "; no threshold"
+            )
+        elif shape == "none" and not est.get("reason"):
+            subtitle = "no fatigue found: quality does not fall with the decisions of the day"
         else:
             reason = est.get("reason") or "not estimable"
             subtitle = f"threshold not estimated: {reason}"
@@ -348,6 +398,13 @@ def fatigue_curve(
         ax.legend(loc="lower left", fontsize=8, frameon=True)
         _title(ax, title, subtitle)
     return fig
+
+
+def _per_10(slope: Any) -> str:
+    """``, about 2 points per 10 decisions`` (share points); empty when unknown."""
+    if slope is None or (isinstance(slope, float) and math.isnan(slope)):
+        return ""
+    return f", about {abs(slope) * 100:.1f} points per 10 decisions"
 
 
 def bdr_funnel(bdr_funnel: Frame, *, team: str | None = None) -> Figure:

@@ -287,7 +287,8 @@ def fatigue_section(
     fatigue_threshold: float | None = None,
     hygiene_threshold: float | None = None,
 ) -> Items:
-    """Fatigue curve with the estimated threshold, its interval and p-value, or the reason."""
+    """Fatigue verdict in plain words (threshold, gradual or none), the within rep-day curve
+    with the raw one faint, and the configured heuristic shown as the claim that was tested."""
     threshold = _effective(bundle, "fatigue_threshold", fatigue_threshold)
     missing = _unavailable(bundle, "fatigue", "fatigue_curve")
     if missing:
@@ -299,16 +300,41 @@ def fatigue_section(
         return [_empty(bundle, "decisions with a quality outcome")]
     row: dict[str, Any] = own.row(0, named=True) if own is not None and own.height else {}
     out: Items = [trust_warning(bundle, hygiene_threshold=hygiene_threshold, table="fatigue")]
+    out.append(fatigue_sentence(row, heuristic=threshold))
+    out.append(plots.fatigue_curve(curve, row, threshold=threshold, team=bundle.team))
+    if fat is not None and fat.height:
+        out.append(tables.fatigue_table(fat))
+    return out
+
+
+def fatigue_sentence(row: dict[str, Any], *, heuristic: float) -> str:
+    """The fatigue verdict in plain words, and what it says of the configured heuristic.
+
+    Examples
+    --------
+    >>> fatigue_sentence({"shape": "gradual", "slope_per_10": -0.021, "slope_ci_low": -0.03,
+    ...                   "slope_ci_high": -0.012}, heuristic=45)[:89]
+    'Quality **falls gradually**, about **2.1 points per 10 decisions** (95% interval 1.2–3.0)'
+    """
+    shape = plots.fatigue_shape(row)
     est = row.get("threshold_estimate")
-    if est is None:
-        out.append(f"**Fatigue threshold not estimated**: {row.get('reason') or 'no estimate'}.")
-    else:
+    claim = f"The configured heuristic of {heuristic:g} decisions a day (`--fatigue-threshold`)"
+    basis = (
+        " Decisions are compared with the same rep's other decisions that day, at the same "
+        "clock hour, so busy days, weaker reps and late afternoons do not count as fatigue."
+    )
+    if row.get("reason"):
+        return f"**Fatigue threshold not estimated**: {row['reason']}. {claim} was not tested."
+    if shape == "threshold" and est is not None:
         drop = row.get("relative_drop")
         p = row.get("p_value")
-        out.append(
-            f"Decision quality changes after about **decision "
-            f"{tables.fmt_interval(est, row.get('threshold_ci_low'), row.get('threshold_ci_high'), pct=False)}** "
-            f"of the day (95% interval): from {tables.fmt_pct(row.get('quality_before'))} to "
+        low, high = row.get("threshold_ci_low"), row.get("threshold_ci_high")
+        inside = low is not None and high is not None and low <= heuristic <= high
+        return (
+            "Decision quality changes after about **decision "
+            f"{tables.fmt_interval(est, low, high, pct=False)}** of the day (95% interval; "
+            "the last decision before the drop): from "
+            f"{tables.fmt_pct(row.get('quality_before'))} to "
             f"{tables.fmt_pct(row.get('quality_after'))} positive"
             + (
                 ""
@@ -316,12 +342,41 @@ def fatigue_section(
                 else f" (a {'drop' if drop >= 0 else 'rise'} of {abs(drop) * 100:.0f}%)"
             )
             + ("" if p is None else f", p = {p:.3g}")
-            + f". The configured heuristic is {threshold:g}."
+            + ". A step fits better than no change and better than a smooth decline."
+            + basis
+            + f" {claim} is "
+            + ("within" if inside else "outside")
+            + " the interval."
         )
-    out.append(plots.fatigue_curve(curve, row, threshold=threshold, team=bundle.team))
-    if fat is not None and fat.height:
-        out.append(tables.fatigue_table(fat))
-    return out
+    slope = row.get("slope_per_10")
+    change = (
+        ""
+        if slope is None
+        else (
+            f" (change per 10 decisions: {slope * 100:+.1f} points, 95% interval "
+            f"{_points(row.get('slope_ci_low'))} to {_points(row.get('slope_ci_high'))})"
+        )
+    )
+    if shape == "gradual":
+        low, high = row.get("slope_ci_low"), row.get("slope_ci_high")
+        band = (
+            ""
+            if low is None or high is None
+            else f" (95% interval {abs(high) * 100:.1f}–{abs(low) * 100:.1f})"
+        )
+        return (
+            f"Quality **falls gradually**, about **{abs(slope or 0) * 100:.1f} points per 10 "
+            f"decisions**{band}; **no threshold**: a step does not fit better than a smooth "
+            "decline." + basis + f" {claim} is not supported as a threshold."
+        )
+    return (
+        "**No fatigue found**: quality does not fall with the number of decisions in the day"
+        f"{change}; no threshold." + basis + f" {claim} is not supported by the data."
+    )
+
+
+def _points(value: Any) -> str:
+    return "—" if value is None else f"{value * 100:+.1f}"
 
 
 def bdr_section(bundle: MetricsBundle, *, hygiene_threshold: float | None = None) -> Items:

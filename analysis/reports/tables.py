@@ -331,8 +331,15 @@ def fatigue_table(fatigue: pl.DataFrame | pd.DataFrame | None) -> Styler:
         rows.append(
             {
                 "Team": "all teams" if r["team"] == "all" else r["team"],
+                "Shape": "—" if _missing(r.get("shape")) else str(r.get("shape")),
                 "Threshold (95% interval)": (
-                    f"not estimated: {reason if not _missing(reason) else 'no estimate'}"
+                    (
+                        f"not estimated: {reason}"
+                        if not _missing(reason)
+                        else "no threshold"
+                        if not _missing(r.get("shape"))
+                        else "not estimated: no estimate"
+                    )
                     if _missing(est)
                     else fmt_interval(
                         est, r.get("threshold_ci_low"), r.get("threshold_ci_high"), pct=False
@@ -341,6 +348,11 @@ def fatigue_table(fatigue: pl.DataFrame | pd.DataFrame | None) -> Styler:
                 "Quality before": fmt_pct(r.get("quality_before")),
                 "Quality after": fmt_pct(r.get("quality_after")),
                 "Relative drop": fmt_pct(r.get("relative_drop")),
+                "Per 10 decisions (points)": (
+                    NULL
+                    if _missing(r.get("slope_per_10"))
+                    else f"{float(r['slope_per_10']) * 100:+.1f}"
+                ),
                 "p-value": NULL if _missing(r.get("p_value")) else f"{float(r['p_value']):.3g}",
                 "Decisions (n)": fmt_count(r.get("n_decisions")),
                 "After threshold (n)": fmt_count(r.get("n_after")),

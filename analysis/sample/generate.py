@@ -26,6 +26,7 @@ import polars as pl
 from analysis.canonical.schemas import MEETING_STATUSES
 from analysis.periods import Period
 from analysis.sample import catalogue as cat
+from analysis.sample import fatigue_scenarios as fs
 from analysis.sample import pipeline_audit
 
 DAY = 86_400
@@ -1011,7 +1012,17 @@ class _Org:
         # outcomes: the planted fatigue effect
         quality = np.array([t.quality for t in self.templates])[a["tmpl"]]
         bearing = rng.random(n_a) < quality
-        p = self.p_rep[a["rep"]] * np.where(seq > FATIGUE_THRESHOLD, 1 - FATIGUE_RELATIVE_DROP, 1)
+        # one team has no step, only busy-day and late-afternoon confounds (fatigue_scenarios)
+        confounded = self.rep_team[a["rep"]] == self.team_names.index(fs.SAMPLE_CONFOUND_TEAM)
+        step = (seq > FATIGUE_THRESHOLD) & ~confounded
+        p = self.p_rep[a["rep"]] * np.where(step, 1 - FATIGUE_RELATIVE_DROP, 1)
+        p = fs.sample_quality_probability(
+            p,
+            confounded,
+            rep=a["rep"],
+            local_day=a["local_day"],
+            local_hour=(a["utc"] + a["offset"]) % DAY // HOUR,
+        )
         positive = rng.random(n_a) < np.nan_to_num(p)
         width = max(len(t.other) for t in self.templates)
         table = np.array(
@@ -1386,13 +1397,27 @@ class _Org:
         teams = {
             name: summary(q.filter(pl.col("team") == t)) for t, name in enumerate(self.team_names)
         }
+        step_teams = [t for t in self.team_names if t != fs.SAMPLE_CONFOUND_TEAM]
+        confound_team = self.team_names.index(fs.SAMPLE_CONFOUND_TEAM)
         return {
             "threshold": FATIGUE_THRESHOLD,
             "relative_drop": FATIGUE_RELATIVE_DROP,
+            "teams": step_teams,
             "model": (
                 "P(outcome = positive | quality-bearing) = p_rep if seq_in_day <= 45, "
-                "else 0.70 * p_rep; quality-bearing = outcome positive or negative"
+                "else 0.70 * p_rep (teams listed in 'teams'); "
+                "quality-bearing = outcome positive or negative"
             ),
+            "confound": {
+                "team": fs.SAMPLE_CONFOUND_TEAM,
+                "fatigue_step": False,
+                **fs.SAMPLE_CONFOUNDS,
+                "model": (
+                    "no step; logit P = logit p_rep + day_logit * z(rep-day activity count, "
+                    "standardised within the rep) + late_logit * [local hour >= 16]"
+                ),
+                "empirical": summary(q.filter(pl.col("team") == confound_team)),
+            },
             "p_rep_range": list(P_REP_RANGE),
             "p_rep": {
                 self.rep_ids[i]: round(float(self.p_rep[i]), 6)
