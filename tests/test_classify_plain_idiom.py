@@ -12,7 +12,12 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from analysis.decisions.classify import DECISION_COLUMNS, classify_activities, local_day
+from analysis.decisions.classify import (
+    DECISION_COLUMNS,
+    classify_activities,
+    local_clock,
+    local_day,
+)
 from analysis.decisions.taxonomy import UNCLASSIFIED, Taxonomy, load_taxonomy
 from analysis.periods import Period
 
@@ -108,7 +113,9 @@ def _plain(acts: pl.DataFrame, reps: pl.DataFrame, taxonomy: Taxonomy) -> pl.Dat
     return (
         acts.with_columns(_first_touch=first_touch)
         .join(reps, on="rep_id", how="inner")
-        .with_columns(local_day(ZONES))
+        .with_columns(
+            local_day(ZONES), local_clock(ZONES).dt.hour().cast(pl.Int8).alias("local_hour")
+        )
         .filter(pl.col("day").is_between(PERIOD.start, PERIOD.end, closed="left"))
         .with_columns(rule_id=rule_id)
         .with_columns(
