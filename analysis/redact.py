@@ -67,10 +67,12 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     --------
     >>> scrub("failed for postgresql://u:pw1@h/db", {"pw1"})
     'failed for postgresql://u:***@h/db'
+    >>> scrub("driver adbc_driver_password=s3cret", {"S3CRET"})
+    'driver adbc_driver_password=***'
     """
     for secret in sorted(set(secrets), key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, MASK)
+        if secret:  # any case: drivers may lower-case what they echo
+            text = re.sub(re.escape(secret), MASK, text, flags=re.IGNORECASE)
     return text
 
 

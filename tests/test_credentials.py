@@ -42,7 +42,7 @@ def test_display_form_has_no_secret(form: str) -> None:
     uri = FORMS[form]
     shown = display_uri(uri)
     for secret in _secret_of(uri):
-        assert secret not in shown
+        assert secret.lower() not in shown.lower()
     assert "127.0.0.1" in shown or "acct" in shown  # still says where
 
 
@@ -57,11 +57,11 @@ def test_ingest_sql_never_prints_or_writes_the_secret(form: str, tmp_path: Path)
     text = err.getvalue() + out.getvalue()
     assert text.strip()
     for secret in _secret_of(uri):
-        assert secret not in text, text
+        assert secret.lower() not in text.lower(), text  # drivers may change the case
     for path in tmp_path.rglob("*"):
         if path.is_file():
-            data = path.read_bytes()
-            assert not any(s.encode() in data for s in _secret_of(uri)), path
+            data = path.read_bytes().lower()
+            assert not any(s.lower().encode() in data for s in _secret_of(uri)), path
 
 
 def test_scrub_masks_decoded_and_encoded_forms() -> None:

@@ -43,6 +43,12 @@ MARGIN = timedelta(days=1)
 
 
 def _read(query: str, uri: str) -> pl.DataFrame:
+    if "://" not in uri:
+        raise BadInputError(
+            "--uri must be a URI such as postgresql://user@host:5432/dbname "
+            "(a key=value or ODBC connection string is not supported)",
+            file=_safe(uri),
+        )
     try:
         return pl.read_database_uri(query, uri, engine="adbc")
     except Exception as err:  # driver errors have no common base class
