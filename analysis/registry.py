@@ -448,6 +448,8 @@ _SPECS: tuple[TableSpec, ...] = (
             "handoff_summary",
             "skill_gaps",
             "hygiene",
+            "stage_durations",
+            "pipeline_exceptions",
         ),
         description="every headline figure a team report states (reports format these, "
         "never compute them); null where the source table is unavailable or has no evidence",
@@ -482,6 +484,12 @@ _SPECS: tuple[TableSpec, ...] = (
             "top_performer_ci_high": pl.Float64,
             "hygiene_score": pl.Float64,
             "trusted": pl.Boolean,
+            "slowest_stage": pl.String,
+            "slowest_stage_median_days": pl.Float64,
+            "open_deals": pl.Int64,
+            "stalled_deals": pl.Int64,
+            "pushed_twice_or_more": pl.Int64,
+            "past_due_deals": pl.Int64,
         },
     ),
     # --- process audit (analysis/metrics/stages.py; close_date_changes is optional) -----

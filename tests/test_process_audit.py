@@ -464,6 +464,16 @@ def test_team_report_shows_where_deals_stall(sample_metrics: Path, planted, tmp_
     for name in owners["name"]:
         assert f">{name}<" in section  # the AE by name
     assert pngs >= 1
+    figures = pl.read_parquet(sample_metrics / "team_summary.parquet").filter(
+        pl.col("team") == team
+    )
+    expected = [v for k, v in block["pipeline_exceptions"].items() if k in set(stalled["owner_id"])]
+    assert figures["stalled_deals"].item() == sum(e["stalled"] for e in expected)
+    assert figures["slowest_stage"].item() == block["slow_stage"]["stage"]
+    assert (
+        f"Of **{figures['open_deals'].item()}** open deals, **{figures['stalled_deals'].item()}**"
+        in section
+    )
 
 
 def test_pipeline_audit_notebook_runs(sample_metrics: Path, tmp_path) -> None:

@@ -63,6 +63,8 @@ _GAPS = (
     "top_performer_ci_high",
 )
 _HYGIENE = ("hygiene_score", "trusted")
+_STAGES = ("slowest_stage", "slowest_stage_median_days")
+_EXCEPTIONS = ("open_deals", "stalled_deals", "pushed_twice_or_more", "past_due_deals")
 
 
 def _load_figures(load: pl.LazyFrame, *, threshold: int) -> pl.LazyFrame:
@@ -139,6 +141,35 @@ def _hygiene_figures(hygiene: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def _stage_figures(durations: pl.LazyFrame) -> pl.LazyFrame:
+    """The team's stage with the longest Kaplan–Meier median time in stage."""
+    return (
+        durations.filter(pl.col("team") != "all", pl.col("median_days").is_not_null())
+        .group_by("team")
+        .agg(
+            pl.col("stage")
+            .sort_by("median_days", "stage", descending=[True, False])
+            .first()
+            .alias("slowest_stage"),
+            pl.col("median_days").max().alias("slowest_stage_median_days"),
+        )
+    )
+
+
+def _exception_figures(exceptions: pl.LazyFrame) -> pl.LazyFrame:
+    """Open deals and their exception counts summed over the team's reps (null: no evidence)."""
+
+    def total(column: str) -> pl.Expr:
+        return pl.when(pl.col(column).count() > 0).then(pl.col(column).sum())
+
+    return exceptions.group_by("team").agg(
+        pl.col("open_deals").sum(),
+        total("stalled").alias("stalled_deals"),
+        total("pushed_twice_or_more"),
+        total("past_due").alias("past_due_deals"),
+    )
+
+
 def team_summary(
     reps: pl.LazyFrame,
     *,
@@ -149,6 +180,8 @@ def team_summary(
     handoff_summary: pl.LazyFrame | None = None,
     skill_gaps: pl.LazyFrame | None = None,
     hygiene: pl.LazyFrame | None = None,
+    stage_durations: pl.LazyFrame | None = None,
+    pipeline_exceptions: pl.LazyFrame | None = None,
     fatigue_threshold: int = DEFAULTS.fatigue_threshold,
 ) -> pl.LazyFrame:
     """One row per team of ``reps`` with the report's headline figures (null: no evidence).
@@ -188,6 +221,11 @@ def team_summary(
         (None if handoff_summary is None else _handoff_figures(handoff_summary), _HANDOFF),
         (None if skill_gaps is None else _gap_figures(skill_gaps), _GAPS),
         (None if hygiene is None else _hygiene_figures(hygiene), _HYGIENE),
+        (None if stage_durations is None else _stage_figures(stage_durations), _STAGES),
+        (
+            None if pipeline_exceptions is None else _exception_figures(pipeline_exceptions),
+            _EXCEPTIONS,
+        ),
     ]
     out = teams
     for frame, columns in parts:

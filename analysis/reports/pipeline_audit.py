@@ -190,9 +190,10 @@ def where_deals_stall_section(bundle: MetricsBundle, *, stall_quantile: float = 
         return [f"> No stage history for **{team}**."]
     q = bundle.thresholds.get("stall_quantile", stall_quantile)
     out: Items = []
-    slowest = durations.filter(pl.col("median_days").is_not_null()).sort(
-        "median_days", descending=True
-    )
+    # headline figures come from team_summary (one definition per number)
+    summary = _team(bundle.get("team_summary"), team)
+    figures = summary.row(0, named=True) if summary is not None and summary.height else {}
+    slowest = durations.filter(pl.col("stage") == figures.get("slowest_stage"))
     everyone = present["stage_durations"].filter(pl.col("team") == "all")
     if slowest.height:
         top = slowest.row(0, named=True)
@@ -226,17 +227,17 @@ def where_deals_stall_section(bundle: MetricsBundle, *, stall_quantile: float = 
         )
     stalled = _team(present["stalled_deals"], team)
     if stalled is not None and stalled.height:
-        n_stalled = int(stalled["stalled"].fill_null(False).sum())
-        pushed = stalled["close_date_pushes"]
         pushed_text = (
             "close dates are not in the data"
-            if pushed.null_count() == stalled.height
-            else f"**{int((pushed >= 2).fill_null(False).sum())}** pushed twice or more, "
-            f"**{int(stalled['past_due'].fill_null(False).sum())}** past their expected close date"
+            if figures.get("past_due_deals") is None
+            else f"**{tables.fmt_count(figures.get('pushed_twice_or_more'))}** pushed twice or "
+            f"more, **{tables.fmt_count(figures.get('past_due_deals'))}** past their expected "
+            "close date"
         )
         unknown = int(stalled["stalled"].null_count())
         out.append(
-            f"Of **{stalled.height}** open deals, **{n_stalled}** are stalled (in their stage "
+            f"Of **{tables.fmt_count(figures.get('open_deals'))}** open deals, "
+            f"**{tables.fmt_count(figures.get('stalled_deals'))}** are stalled (in their stage "
             f"longer than {tables.fmt_pct(q)} of the team's deals took"
             + (f"; {unknown} in stages with too few exits to judge" if unknown else "")
             + f"), {pushed_text}."
