@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
+from analysis.config import DEFAULTS
 from analysis.errors import BadInputError
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ def last_completed_quarter(today: date | None = None) -> Period:
 
 
 #: Days after booking within which a meeting's outcome is judged (``--outcome-horizon-days``).
-DEFAULT_OUTCOME_HORIZON_DAYS = 60
+DEFAULT_OUTCOME_HORIZON_DAYS: int = DEFAULTS.outcome_horizon_days  # analysis/config.py
 
 #: Canonical timestamp columns whose latest value is the data's as-of time (CONTRACT 5.1).
 AS_OF_COLUMNS: dict[str, tuple[str, ...]] = {

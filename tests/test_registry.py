@@ -103,3 +103,13 @@ def test_check_frame_names_each_difference() -> None:
     ]
     with pytest.raises(KeyError, match="not a registered output table"):
         registry.get("nonexistent")
+
+
+def test_report_fixture_uses_only_registered_tables_and_column_names(tmp_path: Path) -> None:
+    """The report tests' small metrics folder may omit columns, never invent or rename one."""
+    from reports_fixtures import write_metrics_fixture
+
+    out = write_metrics_fixture(tmp_path / "m")
+    for name, schema in _written(out).items():
+        registered = registry.get(name).schema()
+        assert set(schema) <= set(registered), f"{name}: {set(schema) - set(registered)}"

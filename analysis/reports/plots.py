@@ -144,8 +144,18 @@ def _bin_edges(values: np.ndarray, *, bins: int = 40) -> np.ndarray:
     return start + width * np.arange(count + 1, dtype=float)
 
 
-def load_distribution(decision_load: Frame, *, threshold: float, team: str | None = None) -> Figure:
+def load_distribution(
+    decision_load: Frame,
+    *,
+    threshold: float,
+    team: str | None = None,
+    median: float | None = None,
+    share_over: float | None = None,
+) -> Figure:
     """Histogram of decisions per rep per local day, with the fatigue threshold line.
+
+    ``median`` and ``share_over`` (the team's ``team_summary`` figures) label the plot;
+    without them the plotted rows' own median and share over the threshold are used.
 
     Examples
     --------
@@ -163,7 +173,7 @@ def load_distribution(decision_load: Frame, *, threshold: float, team: str | Non
     if values.empty:
         return _empty(title, "No rep-days with decisions in this period.")
     data = data.loc[values.index]
-    over = float((values > threshold).mean())
+    over = float((values > threshold).mean()) if share_over is None else share_over
     with _figure() as (fig, ax):
         sns.histplot(
             x=values.to_numpy(),
@@ -180,7 +190,7 @@ def load_distribution(decision_load: Frame, *, threshold: float, team: str | Non
             va="top",
             fontsize=9,
         )
-        median = float(values.median())
+        median = float(values.median() if median is None else median)
         ax.axvline(median, color=PALETTE["line"], ls=":", lw=1.5)
         ax.text(
             median,

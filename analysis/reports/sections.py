@@ -252,7 +252,15 @@ def decision_load_section(
         return [_empty(bundle, "decisions")]
     out: Items = [trust_warning(bundle, hygiene_threshold=hygiene_threshold, table="decision_load")]
     out.append(_load_sentence(bundle, threshold=threshold))
-    out.append(plots.load_distribution(load, threshold=threshold, team=bundle.team))
+    out.append(
+        plots.load_distribution(
+            load,
+            threshold=threshold,
+            team=bundle.team,
+            median=_figure(bundle, "median_daily_decisions"),
+            share_over=_figure(bundle, "share_rep_days_over_threshold"),
+        )
+    )
     out.append(plots.decision_mix(load, team=bundle.team))
     if bundle.rep_load is not None:
         out.append(tables.rep_load_table(bundle.rep_load, threshold=threshold))
@@ -547,7 +555,7 @@ def definitions_section(
             "Definition": "Hours from booking to the AE's first "
             "activity on the meeting's lead or opportunity; censored while untouched and under "
             "24 h before the period end.",
-            "Value": "24 h",
+            "Value": f"{DEFAULTS.handoff_sla_hours:g} h",
             "Kind": "heuristic (service level)",
         },
         {
