@@ -120,3 +120,37 @@ def test_reps_only_dataset_as_of_is_now(tmp_path: Path):
     before = datetime.now(UTC)
     moment, source = resolve_as_of({"reps": reps})
     assert source == "data" and before <= moment <= datetime.now(UTC)
+
+
+def test_same_as_of_gives_identical_tables_on_tie_heavy_shuffled_data(tmp_path: Path):
+    import numpy as np
+
+    from analysis.sample.rep_scenarios import bdr_teams, skill_gap_teams
+
+    rng = np.random.default_rng(8)
+    opps, reps, _ = skill_gap_teams(rng, teams=3, reps_per_team=4)
+    opps = opps.with_columns(  # a handful of amounts: many ties
+        amount=(pl.col("opportunity_id").hash(1) % 3).cast(pl.Float64) * 1000.0
+    )
+    batch = bdr_teams(rng, teams=2, bdrs_per_team=4)
+    tables = {
+        "reps": pl.concat([reps, batch.reps]).collect(),
+        "opportunities": pl.concat([opps, batch.opportunities], how="diagonal_relaxed").collect(),
+        "meetings": batch.meetings.collect(),
+    }
+    outs = []
+    for k, seed in enumerate((None, 3)):
+        data = tmp_path / f"data{k}"
+        data.mkdir()
+        for name, df in tables.items():
+            rows = df if seed is None else df.sample(fraction=1.0, shuffle=True, seed=seed)
+            rows.write_parquet(data / f"{name}.parquet")
+        out = tmp_path / f"out{k}"
+        args = ["metrics", "--data", str(data), "--out", str(out), "--quarter", "2026Q3",
+                "--quiet", "--as-of", "2026-10-03T00:00:00Z"]  # fmt: skip
+        assert main(args) == 0
+        outs.append(out)
+    names = sorted(p.name for p in outs[0].glob("*.parquet"))
+    assert {"skill_gaps.parquet", "bdr_funnel.parquet"} <= set(names)
+    for name in names:
+        assert pl.read_parquet(outs[0] / name).equals(pl.read_parquet(outs[1] / name)), name

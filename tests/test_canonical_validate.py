@@ -324,3 +324,58 @@ def test_crm_style_amounts_and_spaced_offsets_parse(tmp_path: Path) -> None:
     assert quality["tables"]["opportunities"]["reasons_by_column"] == {
         "unparseable_value": {"amount": 1}
     }
+
+
+def test_nan_infinite_and_negative_amounts_are_quarantined(tmp_path: Path) -> None:
+    head = "opportunity_id,owner_id,created_at,stage,is_closed,is_won,amount\n"
+    rows = {
+        "ok": "100",
+        "nan": "NaN",
+        "inf": "inf",
+        "ninf": "-Infinity",
+        "neg": "-5",
+        "zero": "0",
+        "empty": "",
+    }
+    opps = head + "".join(
+        f"{oid},r2,2026-07-01T10:00:00Z,Open,no,no,{amount}\n" for oid, amount in rows.items()
+    )
+    data = _write(tmp_path / "csv", {"reps.csv": REPS, "opportunities.csv": opps})
+    quality = _validate(data, tmp_path / "out")
+    table = quality["tables"]["opportunities"]
+    assert table["reasons_by_column"] == {
+        "unparseable_value": {"amount": 3},
+        "invalid_value": {"amount": 1},
+    }
+    assert table["input_rows"] == table["clean_rows"] + table["quarantined_rows"] == 7
+    clean = pl.read_parquet(tmp_path / "out" / "clean" / "opportunities.parquet")
+    assert sorted(clean["opportunity_id"]) == ["empty", "ok", "zero"]
+    quarantine = pl.read_parquet(tmp_path / "out" / "quarantine" / "opportunities.parquet")
+    reasons = dict(zip(quarantine["opportunity_id"], quarantine["reason"], strict=True))
+    assert reasons == {
+        "nan": "unparseable_value",
+        "inf": "unparseable_value",
+        "ninf": "unparseable_value",
+        "neg": "invalid_value",
+    }
+
+    # the same values typed as floats in parquet
+    frame = pl.DataFrame(
+        {
+            "opportunity_id": ["a", "b", "c", "d"],
+            "owner_id": ["r2"] * 4,
+            "created_at": ["2026-07-01T10:00:00Z"] * 4,
+            "stage": ["Open"] * 4,
+            "is_closed": [False] * 4,
+            "is_won": [False] * 4,
+            "amount": [1.5, float("nan"), float("inf"), -0.5],
+        }
+    )
+    pq = tmp_path / "pq"
+    _write(pq, {"reps.csv": REPS})
+    frame.write_parquet(pq / "opportunities.parquet")
+    quality = _validate(pq, tmp_path / "out_pq")
+    assert quality["tables"]["opportunities"]["reasons_by_column"] == {
+        "unparseable_value": {"amount": 2},
+        "invalid_value": {"amount": 1},
+    }

@@ -82,7 +82,7 @@ def test_sla_is_a_parameter():
 
 def test_summary_shares_match_planted_latencies():
     out, planted = _table()
-    summary = handoff_summary(out.lazy()).collect()
+    summary = handoff_summary(out.lazy())
     assert summary["level"].to_list() == ["team", "team", "bdr", "bdr"]
     b1 = summary.filter((pl.col("level") == "bdr") & (pl.col("bdr_id") == "b1")).row(0, named=True)
     # b1: h1 2.5 h, h2 30 h, h3 20 h
@@ -103,8 +103,48 @@ def test_summary_shares_match_planted_latencies():
         4,
         1,
     )
-    assert west["share_within_24h"] == pytest.approx(2 / 4)
+    # Kaplan-Meier, edge10 censored at 10 h (untouched at the period end): touched at
+    # 0 h (1 of 5 at risk), at 6 h (1 of 4), nothing more before 24 h among the rest:
+    # S(24 h) = 4/5 * 3/4 = 0.6, so 0.4 within 24 h. The share of the decided (2/4)
+    # would drop the censored, still untouched meeting and overstate the share.
+    assert west["share_within_24h"] == pytest.approx(1 - 4 / 5 * 3 / 4)
     assert west["bdr_id"] is None
+    # median: S falls to 0.6 and then no further touch: never reaches one half -> null
+    assert west["median_latency_hours"] is None
+    assert 0 < west["ci_low"] < 0.4 < west["ci_high"] < 1
+
+
+def test_summary_kaplan_meier_matches_statsmodels_on_many_meetings():
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    rng = __import__("numpy").random.default_rng(3)
+    n = 300
+    latency = rng.exponential(20.0, n)
+    followup = rng.uniform(0, 80, n)  # hours from booking to as-of
+    touched = latency <= followup
+    h = pl.DataFrame(
+        {
+            "team": ["t"] * n,
+            "bdr_id": ["b"] * n,
+            "first_ae_touch_at": [1 if x else None for x in touched],
+            "latency_hours": [
+                float(v) if x else None for v, x in zip(latency, touched, strict=True)
+            ],
+            "followup_hours": [float(min(v, f)) for v, f in zip(latency, followup, strict=True)],
+            "within_24h": [
+                bool(v <= 24) if x else (False if f >= 24 else None)
+                for v, f, x in zip(latency, followup, touched, strict=True)
+            ],
+        }
+    )
+    row = handoff_summary(h.lazy()).row(0, named=True)
+    sf = SurvfuncRight(h["followup_hours"].to_numpy(), touched.astype(int))
+    s24 = sf.surv_prob[sf.surv_times <= 24][-1]
+    assert row["share_within_24h"] == pytest.approx(1 - s24)
+    assert row["median_latency_hours"] == pytest.approx(sf.quantile(0.5))
+    # the truth: P(exponential(20) <= 24) = 0.699; the naive share of decided is biased
+    assert abs(row["share_within_24h"] - 0.699) < 0.08
+    assert row["ci_low"] < 0.699 < row["ci_high"]
 
 
 def test_summary_all_censored_share_is_null_not_zero():
@@ -117,7 +157,7 @@ def test_summary_all_censored_share_is_null_not_zero():
     acts = frame("activities", [])
     reps = frame("reps", [rep("b", "BDR", "t"), rep("a", "AE", "t")])
     out = handoffs(meetings, acts, period=Q3, reps=reps)
-    summary = handoff_summary(out).collect()
+    summary = handoff_summary(out)
     assert summary["share_within_24h"].to_list() == [None, None]
     assert summary["n_censored"].to_list() == [1, 1]
 

@@ -14,6 +14,8 @@ from analysis.metrics.hygiene import hygiene, with_trust
 
 def _hygiene(**kw) -> pl.DataFrame:
     opps, acts, reps = hygiene_dataset()
+    kw.setdefault("min_records", 1)  # the hand case has a few rows per rep
+    kw.setdefault("min_components", 1)
     out = hygiene(opps, acts, reps, period=Q3, **kw)
     assert isinstance(out, pl.LazyFrame)
     return out.collect()
@@ -84,7 +86,7 @@ def test_dirty_team_untrusted_clean_team_trusted():
 
 def test_missing_tables_give_null_components():
     opps, _, reps = hygiene_dataset()
-    out = hygiene(opps, None, reps, period=Q3).collect()
+    out = hygiene(opps, None, reps, period=Q3, min_records=1).collect()
     c1 = _row(out, "clean", "c1")
     assert c1["calls_with_notes"] is None and c1["activities_linked"] is None
     assert c1["activities_linked_n"] == 0
@@ -109,6 +111,7 @@ def test_stage_consistency_rules():
             "is_closed": [True, True, False, False, True, True],
             "is_won": [True, False, False, True, False, True],
             "closed_at": [date(2026, 8, 1), date(2026, 8, 1), None, None, None, date(2026, 8, 1)],
+            "created_at": [datetime(2026, 7, 1, tzinfo=UTC)] * 6,
         }
     )
     got = df.select(exprs.stage_consistent())["stage_consistent"].to_list()
@@ -136,7 +139,7 @@ def test_period_scope_of_opportunities():
              "is_closed": True, "is_won": False, "closed_at": date(2026, 9, 1), "lost_reason": "x"},
         ],
     )  # fmt: skip
-    row = hygiene(opps, None, reps, period=Q3).collect().row(1, named=True)
+    row = hygiene(opps, None, reps, period=Q3, min_records=1).collect().row(1, named=True)
     assert row["stage_consistent_n"] == 2
     assert row["lost_with_reason_n"] == 1 and row["lost_with_reason"] == 1.0
 
@@ -154,3 +157,38 @@ def test_with_trust_stamps_team_flag():
     got = with_trust(teamed, h, rep_col="bdr").collect()
     assert got["data_trusted"].to_list() == [True]
     assert got["rep_data_trusted"].to_list() == [None]
+
+
+def test_trusted_is_null_below_three_judged_components():
+    _opps, acts, reps = hygiene_dataset()
+    # activities only: at most 2 of the 5 components can be judged
+    out = hygiene(None, acts, reps, period=Q3, min_records=1).collect()
+    assert out["n_components"].max() <= 2
+    assert out["trusted"].null_count() == out.height
+    full = _hygiene()
+    assert _row(full, "clean", None)["trusted"] is True  # 5 judged
+
+
+def test_rep_component_with_few_records_is_not_judged():
+    opps, acts, reps = hygiene_dataset()
+    strict = hygiene(opps, acts, reps, period=Q3).collect()  # default: 10 records
+    c1 = _row(strict, "clean", "c1")
+    assert c1["activities_linked_n"] == 4 and c1["activities_linked"] is None
+    assert c1["n_components"] == 0 and c1["score"] is None and c1["trusted"] is None
+    # the team row pools its reps and is still judged
+    assert _row(strict, "clean", None)["activities_linked"] == pytest.approx(8 / 9)
+
+
+def test_closed_before_created_is_inconsistent():
+    df = pl.DataFrame(
+        {
+            "stage": ["Closed Lost", "Closed Lost", "Closed Won", "Closed"],
+            "is_closed": [True, True, True, False],
+            "is_won": [False, False, False, False],
+            "closed_at": [date(2026, 7, 1), date(2026, 6, 30), date(2026, 7, 3), None],
+            "created_at": [datetime(2026, 7, 1, 15, tzinfo=UTC)] * 4,
+        }
+    )
+    got = df.select(exprs.stage_consistent())["stage_consistent"].to_list()
+    # same day: fine; the day before: inconsistent; "Closed Won" not won; "Closed" open
+    assert got == [True, False, False, False]

@@ -7,7 +7,9 @@ in this order:
 
 1. ``unparseable_value``: a value is present but cannot be parsed to its type;
 2. ``missing_required_value``: a required column is empty;
-3. ``invalid_value``: a value outside a closed vocabulary (role, meeting status);
+   (a NaN or infinite number counts as unparseable);
+3. ``invalid_value``: a value outside a closed vocabulary (role, meeting status), or a
+   negative amount;
 4. ``duplicate``: an exact copy of an earlier row (the first copy is kept);
 5. ``duplicate_key``: the key of an earlier valid row with different content
    (the first is kept; the conflict needs a human);
@@ -49,6 +51,8 @@ REASONS = (
     "unknown_rep",
     "malformed_row",
 )
+#: Numeric columns that cannot be negative (a negative deal amount is a data error).
+NON_NEGATIVE = {("opportunities", "amount")}
 _ROW = "__row"
 _PARSED = "__p_"
 _TRUE = {"true", "t", "1", "yes", "y"}
@@ -257,6 +261,13 @@ def _vocabulary(table: str, column: str, text: pl.Expr) -> pl.Expr:
     return text
 
 
+def _unparsed(value: pl.Expr, target: pl.DataType) -> pl.Expr:
+    """True where a present value did not parse (null), or parsed to NaN or infinity."""
+    if target == pl.Float64:
+        return value.is_null() | ~value.is_finite().fill_null(True)
+    return value.is_null()
+
+
 # ---------------------------------------------------------------- planning --
 def plan_table(raw: RawTable, *, rep_ids: pl.Series | None = None) -> TablePlan:
     """Build the lazy clean and quarantine plans of one table.
@@ -297,7 +308,9 @@ def plan_table(raw: RawTable, *, rep_ids: pl.Series | None = None) -> TablePlan:
             value = _parse(raw_expr, source=source, target=target)
             parsed.append(value.alias(_PARSED + name))
             if target != pl.String:
-                checks.append((present & value.is_null(), "unparseable_value", name))
+                checks.append((present & _unparsed(value, target), "unparseable_value", name))
+            if (table, name) in NON_NEGATIVE:
+                invalid.append(((value < 0).fill_null(False), "invalid_value", name))
         if not col.nullable and not (table == "reps" and name == "timezone"):
             missing.append((~present, "missing_required_value", name))
 

@@ -30,20 +30,25 @@ Columns
 ``ci_high``); ``disqualification_rate`` = held meetings whose credited opportunities are
 none or all lost, over held meetings (an open opportunity is not a disqualification).
 
-Flag (statistical, heuristic thresholds as keywords)
-----------------------------------------------------
-A BDR is flagged when all hold:
+Outcomes at a common horizon, and the flag
+-------------------------------------------
+``won`` counts every credited win the data knows at as-of, so a BDR who booked late in
+the quarter looks weak only because their deals are still open. The flag therefore
+compares outcomes at a common horizon (``outcome_horizon_days``, default 60):
+``won_by_horizon`` is the Kaplan-Meier cumulative share of meetings whose first credited
+win closed within the horizon of booking, every other meeting censored at its
+follow-up until as-of (``_horizon_cells``), with its interval
+(``won_by_horizon_ci_low/high``); ``others_won_by_horizon`` pools the team's other BDRs.
 
-* ``meetings_booked >= min_meetings`` (otherwise ``evidence = "too_few"``);
-* ``meetings_booked >=`` the team median of ``meetings_booked`` ("many meetings");
-* the Wilson ``1 - alpha`` interval of ``won / meetings_booked`` lies entirely below the
-  team median ``won_per_meeting`` computed **without this BDR** (``ci_high <
-  team_median_excl_rep``), so a BDR cannot pull the benchmark toward themself and a
-  two-BDR team compares each with the other. A single-BDR team is never flagged.
+A BDR is flagged when the evidence is sufficient (``meetings_booked >= min_meetings``)
+and a one-sided log-rank test (statsmodels ``survdiff`` on the same censored data)
+of this BDR's meetings against the pooled meetings of the team's other BDRs, Holm-adjusted
+over the team's tested BDRs, is below ``alpha``: ``flag_p_value`` (raw, one-sided: fewer
+wins) and ``flag_p_adjusted``. Log-rank rather than Fisher's exact test because open
+deals are censored: with every meeting followed to the horizon the two compare the same
+thing. A single-BDR team is never tested; a BDR converting better than the others has a
+one-sided p near 1 (a 100 % BDR is never flagged); no bound is compared with a median.
 
-A small-sample unlucky BDR has a wide interval and is not flagged. The flag is one
-interval test per BDR with no multiplicity correction: with many BDRs, expect about
-``alpha / 2`` of ordinary BDRs among those above the floor to be flagged by chance.
 Benchmarks use the BDRs with sufficient evidence only (a 4-meeting BDR's 0 % is noise
 and would drag the median down): ``team_median_won_per_meeting`` (the contract column)
 is the median over the team's sufficient-evidence BDRs (over all its BDRs when none has
@@ -56,12 +61,18 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import numpy as np
 import polars as pl
 
 from analysis.metrics import exprs
 from analysis.metrics._common import in_window, period_bounds
-from analysis.metrics.stats import beta_posterior, fit_beta_binomial_prior, wilson_interval
-from analysis.periods import DEFAULT_OUTCOME_HORIZON_DAYS, Period
+from analysis.metrics.stats import (
+    beta_posterior,
+    fit_beta_binomial_prior,
+    km_cumulative_share,
+    wilson_interval,
+)
+from analysis.periods import DEFAULT_OUTCOME_HORIZON_DAYS, Period, data_as_of
 
 __all__ = ["attribute_opportunities", "bdr_funnel"]
 
@@ -165,6 +176,12 @@ def bdr_funnel(
     (2, 1, 0.5)
     """
     start, end = period_bounds(period, tz)
+    if as_of is None:
+        tables = {"meetings": meetings}
+        if opportunities is not None:
+            tables["opportunities"] = opportunities
+        as_of = data_as_of(tables)
+    as_of_day = as_of.date() if isinstance(as_of, datetime) else as_of
     all_meetings = meetings.select(
         "meeting_id",
         "booked_by",
@@ -173,19 +190,21 @@ def bdr_funnel(
         "opportunity_id",
     )
     cohort = all_meetings.filter(in_window("booked_at", start, end))
+    if isinstance(as_of, datetime):  # meetings booked after the snapshot are not in it
+        cohort = cohort.filter(pl.col("booked_at") <= pl.lit(as_of).dt.cast_time_unit("us"))
 
     if opportunities is not None:
         credit = attribute_opportunities(
             all_meetings, opportunities, sourced_window_days=sourced_window_days
         )
-        resolved = pl.col("is_closed").fill_null(False)
-        if as_of is not None:
-            as_of_day = as_of.date() if isinstance(as_of, datetime) else as_of
-            resolved = resolved & (pl.col("closed_at") <= as_of_day).fill_null(False)
+        resolved = pl.col("is_closed").fill_null(False) & (
+            pl.col("closed_at") <= as_of_day
+        ).fill_null(False)
         per_meeting = credit.group_by("meeting_id").agg(
             n_opps=pl.len().cast(_COUNT),
             n_won=(resolved & pl.col("is_won")).sum().cast(_COUNT),
             n_lost=(resolved & ~pl.col("is_won")).sum().cast(_COUNT),
+            _won_day=pl.col("closed_at").filter(resolved & pl.col("is_won")).min(),
         )
         cohort = cohort.join(per_meeting, on="meeting_id", how="left").with_columns(
             pl.col("n_opps", "n_won", "n_lost").fill_null(0)
@@ -222,9 +241,45 @@ def bdr_funnel(
             disqualification_rate=exprs.ratio("_disqualified", "meetings_held"),
         )
         .sort("team", "rep_id")
-        .collect()
     )
-    return _finish(per_bdr, alpha=alpha, min_meetings=min_meetings)
+    if opportunities is None:
+        per_bdr_df = per_bdr.collect()
+        cells = None
+    else:
+        per_bdr_df, cells = pl.collect_all(
+            [per_bdr, _horizon_cells(cohort, as_of_day=as_of_day, horizon=outcome_horizon_days)]
+        )
+    return _finish(
+        per_bdr_df,
+        cells,
+        alpha=alpha,
+        min_meetings=min_meetings,
+        horizon=outcome_horizon_days,
+    )
+
+
+def _horizon_cells(cohort: pl.LazyFrame, *, as_of_day: date, horizon: int) -> pl.LazyFrame:
+    """Meetings counted by (BDR, days, won by the horizon): the input of the KM fits.
+
+    A meeting is an event at the day its first credited win closed, when that is within
+    ``horizon`` days of booking. Every other meeting (lost, open, no opportunity yet) is
+    censored at its potential follow-up, ``min(horizon, as-of - booking day)``: censoring
+    is administrative, so keeping lost meetings at risk until then makes ``1 - S(h)``
+    the cumulative incidence of a win (a loss is final and never turns into a win).
+    """
+    booked_day = pl.col("booked_at").dt.date()
+    t_win = (pl.col("_won_day") - booked_day).dt.total_days().clip(lower_bound=0)
+    followup = (pl.lit(as_of_day) - booked_day).dt.total_days().clip(0, horizon)
+    event = (t_win <= horizon).fill_null(False)
+    return (
+        cohort.with_columns(
+            _event=event,
+            _days=pl.when(event).then(t_win).otherwise(followup).cast(pl.Float64),
+        )
+        .group_by(pl.col("booked_by").alias("rep_id"), "_days", "_event")
+        .agg(pl.len().cast(_COUNT).alias("_n"))
+        .sort("rep_id", "_days", "_event")
+    )
 
 
 def _loo_median(df: pl.DataFrame, value: str) -> pl.DataFrame:
@@ -240,7 +295,93 @@ def _loo_median(df: pl.DataFrame, value: str) -> pl.DataFrame:
     return pairs.group_by("rep_id").agg(pl.col("_v").median().alias("team_median_excl_rep"))
 
 
-def _finish(df: pl.DataFrame, *, alpha: float, min_meetings: int) -> pl.DataFrame:
+def _horizon_tests(
+    df: pl.DataFrame, cells: pl.DataFrame | None, *, alpha: float, horizon: int
+) -> pl.DataFrame:
+    """``won_by_horizon`` (KM, censored at as-of) and the one-sided test against the others.
+
+    Per BDR: the Kaplan-Meier cumulative share of meetings won within ``horizon`` days
+    (``stats.km_cumulative_share``) and, for BDRs with sufficient evidence in a team with
+    at least two BDRs, a log-rank test (statsmodels ``survdiff``) of this BDR's meetings
+    against the pooled meetings of the team's other BDRs, on the same censored data,
+    made one-sided (fewer wins): ``flag_p_value``. Holm within the team:
+    ``flag_p_adjusted``.
+    """
+    from statsmodels.duration.survfunc import survdiff
+
+    cols = {
+        "won_by_horizon": pl.Float64,
+        "won_by_horizon_ci_low": pl.Float64,
+        "won_by_horizon_ci_high": pl.Float64,
+        "others_won_by_horizon": pl.Float64,
+        "flag_p_value": pl.Float64,
+        "flag_p_adjusted": pl.Float64,
+    }
+    if cells is None or df.is_empty():
+        return df.with_columns(pl.lit(None, t).alias(c) for c, t in cols.items())
+    team_of = dict(zip(df["rep_id"].to_list(), df["team"].to_list(), strict=True))
+    sufficient = set(df.filter(pl.col("evidence") == "sufficient")["rep_id"].to_list())
+    c_rep = cells["rep_id"].to_numpy()
+    c_team = np.array([team_of.get(r) for r in c_rep], dtype=object)
+    c_days = cells["_days"].to_numpy().astype(float)
+    c_event = cells["_event"].to_numpy().astype(np.int64)
+    c_n = cells["_n"].to_numpy().astype(np.int64)
+    members: dict[str, list[str]] = {}
+    for rep_id, team in team_of.items():
+        members.setdefault(team, []).append(rep_id)
+    rows = []
+    for team, team_reps in members.items():
+        in_team = c_team == team
+        days, event, n, reps = c_days[in_team], c_event[in_team], c_n[in_team], c_rep[in_team]
+        team_rows = []
+        for rep_id in team_reps:
+            mine = reps == rep_id
+            km = km_cumulative_share(
+                days[mine], event[mine], n[mine].astype(float), at=float(horizon), alpha=alpha
+            )
+            others = km_cumulative_share(
+                days[~mine], event[~mine], n[~mine].astype(float), at=float(horizon), alpha=alpha
+            )
+            p_value = None
+            tested = rep_id in sufficient and len(team_reps) >= 2
+            if tested and mine.any() and (~mine).any() and (event * n).sum() > 0:
+                _, p_two = survdiff(
+                    np.repeat(days, n), np.repeat(event, n), np.repeat(mine.astype(np.int64), n)
+                )
+                fewer = (
+                    km["share"] is not None
+                    and others["share"] is not None
+                    and km["share"] < others["share"]
+                )
+                p_value = float(p_two) / 2 if fewer else 1 - float(p_two) / 2
+            team_rows.append(
+                {
+                    "rep_id": rep_id,
+                    "won_by_horizon": km["share"],
+                    "won_by_horizon_ci_low": km["low"],
+                    "won_by_horizon_ci_high": km["high"],
+                    "others_won_by_horizon": others["share"],
+                    "flag_p_value": p_value,
+                }
+            )
+        rows += [{**row, "team": team} for row in team_rows]
+    schema = {"rep_id": pl.String, **{c: t for c, t in cols.items() if c != "flag_p_adjusted"}}
+    tests = (
+        pl.DataFrame(rows, schema={**schema, "team": pl.String})
+        .with_columns(flag_p_adjusted=exprs.holm_adjusted("flag_p_value", over="team"))
+        .drop("team")
+    )
+    return df.join(tests, on="rep_id", how="left")
+
+
+def _finish(
+    df: pl.DataFrame,
+    cells: pl.DataFrame | None,
+    *,
+    alpha: float,
+    min_meetings: int,
+    horizon: int,
+) -> pl.DataFrame:
     ci = wilson_interval(df["won"], df["meetings_booked"], alpha=alpha)
     df = df.with_columns(ci)
 
@@ -266,20 +407,19 @@ def _finish(df: pl.DataFrame, *, alpha: float, min_meetings: int) -> pl.DataFram
         ),
         team_median_meetings_booked=pl.col("meetings_booked").median().over("team"),
     ).join(_loo_median(benchmark, "won_per_meeting"), on="rep_id", how="left")
-    flag = (
-        (pl.col("evidence") == "sufficient")
-        & (pl.col("meetings_booked") >= pl.col("team_median_meetings_booked"))
-        & (pl.col("ci_high") < pl.col("team_median_excl_rep"))
-    ).fill_null(False)
-    level = f"{1 - alpha:.0%}"
+    df = _horizon_tests(df, cells, alpha=alpha, horizon=horizon)
+    flag = ((pl.col("evidence") == "sufficient") & (pl.col("flag_p_adjusted") < alpha)).fill_null(
+        False
+    )
     reason = pl.format(
-        "{} meetings (team median {}), won/meeting {} with {} CI up to {}, below the median of the other BDRs {}",
+        "{} meetings, won within {} days {} against {} for the other BDRs (one-sided p = {}, "
+        "Holm-adjusted over the team's BDRs p = {})",
         pl.col("meetings_booked"),
-        pl.col("team_median_meetings_booked").round(1),
-        pl.col("won_per_meeting").round(3),
-        pl.lit(level),
-        pl.col("ci_high").round(3),
-        pl.col("team_median_excl_rep").round(3),
+        pl.lit(horizon),
+        pl.col("won_by_horizon").round(3),
+        pl.col("others_won_by_horizon").round(3),
+        pl.col("flag_p_value").round(4),
+        pl.col("flag_p_adjusted").round(4),
     )
     df = df.with_columns(flag=flag).with_columns(
         flag_reason=pl.when(pl.col("flag")).then(reason).otherwise(None)
@@ -302,7 +442,13 @@ def _finish(df: pl.DataFrame, *, alpha: float, min_meetings: int) -> pl.DataFram
         "team_median_excl_rep",
         "team_median_meetings_booked",
         "disqualification_rate",
+        "won_by_horizon",
+        "won_by_horizon_ci_low",
+        "won_by_horizon_ci_high",
+        "others_won_by_horizon",
         "evidence",
         "flag",
+        "flag_p_value",
+        "flag_p_adjusted",
         "flag_reason",
     ).sort("team", "rep_id")

@@ -33,8 +33,8 @@ from datetime import datetime
 
 import polars as pl
 
-from analysis.metrics import exprs
 from analysis.metrics._common import in_window, period_bounds
+from analysis.metrics.stats import km_cumulative_share
 from analysis.periods import Period
 
 __all__ = ["handoff_summary", "handoffs"]
@@ -81,7 +81,8 @@ def handoffs(
 
     Columns: ``meeting_id, bdr_id, ae_id, team`` (the BDR's team from ``reps``; null
     without ``reps``), ``status, booked_at, first_ae_touch_at, latency_hours,
-    within_24h, censored``. ``touch_types`` optionally restricts which activity types
+    within_24h, censored, followup_hours`` (the latency, or for an untouched meeting the
+    hours from booking to as-of: its censoring time). ``touch_types`` optionally restricts which activity types
     count as a touch (default: any).
 
     Examples
@@ -144,7 +145,14 @@ def handoffs(
             .then(pl.lit(False))
             .otherwise(pl.lit(None, pl.Boolean))
         )
-        .with_columns(censored=pl.col("within_24h").is_null())
+        .with_columns(
+            censored=pl.col("within_24h").is_null(),
+            followup_hours=pl.coalesce(
+                "latency_hours",
+                (horizon_lit - pl.col("booked_at")).dt.total_microseconds().cast(pl.Float64)
+                / 3_600_000_000.0,
+            ),
+        )
     )
     if reps is not None:
         teams = reps.select(pl.col("rep_id").alias("bdr_id"), pl.col("team").cast(pl.String))
@@ -162,60 +170,95 @@ def handoffs(
         "latency_hours",
         "within_24h",
         "censored",
+        "followup_hours",
     ).sort("booked_at", "meeting_id")
 
 
-def handoff_summary(handoffs: pl.LazyFrame, *, alpha: float = 0.05) -> pl.LazyFrame:
+def handoff_summary(
+    handoffs: pl.LazyFrame, *, sla_hours: float = 24.0, alpha: float = 0.05
+) -> pl.DataFrame:
     """Per BDR (``level = "bdr"``) and per team (``level = "team"``, ``bdr_id`` null).
 
-    Columns: ``level, team, bdr_id, meetings, touched, median_latency_hours,
-    n_decided`` (not censored), ``n_within_24h, share_within_24h`` (among the decided;
-    null when none), ``ci_low, ci_high`` (Wilson on that share), ``n_censored``.
-    Sorted by level (team rows first), team, bdr_id.
+    ``share_within_24h`` (= 1 - S(24 h)) and ``median_latency_hours`` are Kaplan-Meier
+    estimates with every untouched meeting censored at as-of (``followup_hours``), so
+    the slowest meetings, still untouched, are not dropped. ``ci_low, ci_high`` bound
+    the share (see ``stats.km_cumulative_share``). Counts: ``meetings, touched, n_decided`` (within_24h
+    known), ``n_within_24h, n_censored`` (within_24h unknown yet). Aggregated lazily to
+    one row per (group, follow-up time, touched) before the fits. Sorted by level (team
+    rows first), team, bdr_id.
 
     Examples
     --------
-    >>> h = pl.LazyFrame({"team": ["t", "t"], "bdr_id": ["b", "b"],
-    ...     "first_ae_touch_at": [1, None], "latency_hours": [2.0, None],
-    ...     "within_24h": [True, None]})
-    >>> handoff_summary(h).collect().select("level", "share_within_24h", "n_censored").rows()
-    [('team', 1.0, 1), ('bdr', 1.0, 1)]
+    >>> h = pl.LazyFrame({"team": ["t"] * 3, "bdr_id": ["b"] * 3,
+    ...     "first_ae_touch_at": [1, None, None], "latency_hours": [2.0, None, None],
+    ...     "followup_hours": [2.0, 30.0, 5.0], "within_24h": [True, False, None]})
+    >>> out = handoff_summary(h).select("level", "share_within_24h", "n_censored")
+    >>> out.with_columns(pl.col("share_within_24h").round(3)).rows()
+    [('team', 0.333, 1), ('bdr', 0.333, 1)]
     """
-    low, high = exprs.wilson_bounds("n_within_24h", "n_decided", alpha=alpha)
-    aggs = [
+    h = handoffs.with_columns(pl.col("team").cast(pl.String))
+    counts = [
         pl.len().cast(pl.Int64).alias("meetings"),
         pl.col("first_ae_touch_at").is_not_null().sum().cast(pl.Int64).alias("touched"),
-        pl.col("latency_hours").median().alias("median_latency_hours"),
         pl.col("within_24h").count().cast(pl.Int64).alias("n_decided"),
         pl.col("within_24h").fill_null(False).sum().cast(pl.Int64).alias("n_within_24h"),
-        exprs.share_within("within_24h").alias("share_within_24h"),
         pl.col("within_24h").is_null().sum().cast(pl.Int64).alias("n_censored"),
     ]
-    h = handoffs.with_columns(pl.col("team").cast(pl.String))
-    per_bdr = h.group_by("team", "bdr_id").agg(aggs).with_columns(level=pl.lit("bdr"))
-    per_team = (
-        h.group_by("team")
-        .agg(aggs)
-        .with_columns(level=pl.lit("team"), bdr_id=pl.lit(None, pl.String))
+    cells = (
+        h.group_by(
+            "team",
+            "bdr_id",
+            "followup_hours",
+            pl.col("first_ae_touch_at").is_not_null().alias("_event"),
+        )
+        .agg(pl.len().alias("_w"), *counts)
+        .sort("team", "bdr_id", "followup_hours", "_event", nulls_last=True)
+        .collect()
     )
-    cols = [
-        "level",
-        "team",
-        "bdr_id",
-        "meetings",
-        "touched",
-        "median_latency_hours",
-        "n_decided",
-        "n_within_24h",
-        "share_within_24h",
-        "ci_low",
-        "ci_high",
-        "n_censored",
-    ]
+    rows = []
+    levels = (("team", ["team"]), ("bdr", ["team", "bdr_id"]))
+    for level, keys in levels:
+        for key, part in cells.group_by(keys, maintain_order=True):
+            part = part.filter(pl.col("followup_hours").is_not_null())
+            km = km_cumulative_share(
+                part["followup_hours"].to_numpy(),
+                part["_event"].cast(pl.Int64).to_numpy(),
+                part["_w"].cast(pl.Float64).to_numpy(),
+                at=sla_hours,
+                alpha=alpha,
+            )
+            sums = cells.filter(
+                *[pl.col(k).eq_missing(v) for k, v in zip(keys, key, strict=True)]
+            ).select(pl.col("meetings", "touched", "n_decided", "n_within_24h", "n_censored").sum())
+            rows.append(
+                {
+                    "level": level,
+                    "team": key[0],
+                    "bdr_id": key[1] if level == "bdr" else None,
+                    **sums.row(0, named=True),
+                    "median_latency_hours": km["median"],
+                    "share_within_24h": km["share"],
+                    "ci_low": km["low"],
+                    "ci_high": km["high"],
+                }
+            )
+    schema = {
+        "level": pl.String,
+        "team": pl.String,
+        "bdr_id": pl.String,
+        "meetings": pl.Int64,
+        "touched": pl.Int64,
+        "median_latency_hours": pl.Float64,
+        "n_decided": pl.Int64,
+        "n_within_24h": pl.Int64,
+        "share_within_24h": pl.Float64,
+        "ci_low": pl.Float64,
+        "ci_high": pl.Float64,
+        "n_censored": pl.Int64,
+    }
     return (
-        pl.concat([per_team, per_bdr], how="diagonal")
-        .with_columns(low, high)
-        .select(cols)
+        pl.DataFrame(rows, schema=schema, orient="row" if not rows else None)
+        .select(list(schema))
         .sort(
             pl.col("level").replace_strict({"team": 0, "bdr": 1}, return_dtype=pl.Int8),
             "team",

@@ -15,10 +15,16 @@ From activities (attributed to ``rep_id``):
 * ``activities_linked``: activities with a lead or an opportunity.
 
 ``score`` = 100 x the mean of the components that have evidence: a component with
-``n == 0`` (or whose table is missing) is null and left out, never counted as 0.
-``trusted = score >= threshold``; the 70 default is a **heuristic** (vendor blogs, not a
-standard), a keyword parameter. Team rows pool the team's rows (they are not a mean of
-rep scores).
+``n == 0`` (or whose table is missing) is null and left out, never counted as 0. On a
+rep row, a component resting on fewer than ``min_records`` (10) rows is null too: one
+row is no verdict. ``n_components`` counts the judged components (of 5).
+``trusted = score >= threshold`` when at least ``min_components`` (3) of the 5 were
+judged, else **null** (not judged: too little evidence to call the data trustworthy or
+not); the 70 default is a **heuristic** (vendor blogs, not a standard), a keyword
+parameter. Team rows pool the team's rows (they are not a mean of rep scores).
+
+``stage_consistent`` (``exprs.stage_consistent``) counts a deal closed before it was
+created, and won/lost/closed flags that contradict the stage, as inconsistent.
 
 Rows in the period
 ------------------
@@ -124,6 +130,8 @@ def hygiene(
     period: Period,
     threshold: float = 70.0,
     unmeasured: Collection[str] = (),
+    min_components: int = 3,
+    min_records: int = 10,
 ) -> pl.LazyFrame:
     """Hygiene rows: one per team (``rep_id`` null) and one per rep with rows in scope.
 
@@ -144,8 +152,8 @@ def hygiene(
     ...     schema_overrides={"opportunity_id": pl.String})
     >>> reps = pl.LazyFrame({"rep_id": ["a"], "team": ["t"], "role": ["AE"]})
     >>> out = hygiene(None, acts, reps, period=Period.quarter("2026Q3")).collect()
-    >>> out.select("rep_id", "calls_with_notes", "activities_linked", "score").rows()
-    [(None, 1.0, 0.5, 75.0), ('a', 1.0, 0.5, 75.0)]
+    >>> out.select("rep_id", "activities_linked", "score", "n_components", "trusted").rows()
+    [(None, 0.5, 75.0, 2, None), ('a', None, None, 0, None)]
     """
     parts = []
     if opportunities is not None:
@@ -181,7 +189,12 @@ def hygiene(
         ],
         how="vertical",
     )
-    shares = [exprs.share(f"{c}_ok", f"{c}_n").alias(c) for c in COMPONENTS]
+    # a rep's component resting on fewer than min_records rows is not judged (null)
+    enough = [(pl.col("level") == "team") | (pl.col(f"{c}_n") >= min_records) for c in COMPONENTS]
+    shares = [
+        pl.when(ok).then(exprs.share(f"{c}_ok", f"{c}_n")).alias(c)
+        for c, ok in zip(COMPONENTS, enough, strict=True)
+    ]
     blanked = [pl.lit(0, pl.Int64).alias(f"{c}_{k}") for c in unmeasured for k in ("ok", "n")]
     return (
         rows.with_columns(pl.col(_COUNT_COLS).cast(pl.Int64))
@@ -193,7 +206,11 @@ def hygiene(
             ),
             score=exprs.hygiene_score(COMPONENTS),
         )
-        .with_columns(trusted=pl.col("score") >= threshold)
+        .with_columns(
+            trusted=pl.when(pl.col("n_components") >= min_components).then(
+                pl.col("score") >= threshold
+            )
+        )
         .select(
             "level",
             "team",

@@ -19,6 +19,19 @@ Definitions (CONTRACT section 4)
 * ``top_performer_rate``: the best ``shrunk_win_rate`` among reps of the same team and
   role with sufficient evidence (null if none); ``ratio_to_top = shrunk_win_rate /
   top_performer_rate``; ``is_top_performer`` marks that rep (ties: all of them).
+* Prior floor: the team prior is never more confident at the edges than Jeffreys'
+  Beta(0.5, 0.5) (``stats.jeffreys_floor``); a team with no win at all (or no loss at
+  all) gets Jeffreys itself, so a 0/40 rep's interval is about [0, 0.06], and a 22/22
+  rep's lower bound stays below its estimate.
+* ``ratio_to_top`` is null when the top performer has no win (no benchmark).
+* ``ratio_ci_low``, ``ratio_ci_high``: equal-tailed ``1 - alpha`` interval of
+  ``p_rep / p_top`` from joint posterior draws (``ratio_draws``, seeded per team and
+  role, so reruns are identical): the top performer's own posterior is drawn too, so
+  the interval carries the uncertainty of a top that is the best of several noisy,
+  partly lucky rates. 1 for the top performer itself; null with a null ratio.
+* ``gap_verdict``: ``too_few`` (evidence too_few), ``top`` (the top performer), ``gap``
+  (``ratio_ci_high < 1``: the rep is below the top beyond noise) or ``no_evidence``
+  (the interval reaches 1). Calibration: docs/calibration_rep_comparisons.md.
 * ``rank_group``: interval-based rank inside (team, role): ``1 +`` the number of reps
   whose ``ci_low`` is above this rep's ``ci_high``. Reps whose intervals overlap share a
   rank; null when ``closed == 0``.
@@ -27,7 +40,7 @@ Deal-mix adjustment
 -------------------
 Closed deals are counted by (rep, segment, lead_source, amount band) - amount bands are
 ``amount_bands`` quantile bands within the (team, role), ``unknown`` when the amount is
-missing - and a statsmodels binomial GLM ``win ~ rep + segment + lead_source + band`` is
+missing; tied amounts share a band, so row order never moves a deal - and a statsmodels binomial GLM ``win ~ rep + segment + lead_source + band`` is
 fitted on those counts per (team, role) (``stats.binomial_glm_standardized``; a small
 ridge when a rep's record separates perfectly). ``adjusted_win_rate`` is the rep's
 predicted rate on the group's pooled deal mix; ``adjusted_ratio_to_top`` divides it by the
@@ -42,9 +55,11 @@ collected together, and only those are fitted.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime, time
 
+import numpy as np
 import polars as pl
 
 from analysis.metrics import exprs
@@ -53,10 +68,19 @@ from analysis.metrics.stats import (
     beta_posterior,
     binomial_glm_standardized,
     fit_beta_binomial_prior,
+    jeffreys_floor,
 )
 from analysis.periods import Period
 
-__all__ = ["skill_gaps"]
+__all__ = ["VERDICT_WORDS", "skill_gaps"]
+
+#: ``gap_verdict`` in words, for reports.
+VERDICT_WORDS: dict[str, str] = {
+    "top": "top performer",
+    "gap": "gap: below the top beyond noise",
+    "no_evidence": "no evidence of a gap",
+    "too_few": "too few deals to compare",
+}
 
 GROUP = ["team", "role"]
 MIX_COVARIATES = ("segment", "lead_source", "amount_band")
@@ -99,7 +123,8 @@ def _counts(scoped: pl.LazyFrame, amount_bands: int) -> tuple[pl.LazyFrame, pl.L
         ),
     )
     closed = scoped.filter(pl.col("_closed_in"))
-    rank = pl.col("amount").rank("ordinal").over(GROUP)
+    # ties share a band ("min" rank): the band never depends on row order
+    rank = pl.col("amount").rank("min").over(GROUP)
     n_known = pl.col("amount").count().over(GROUP)
     band = (rank.cast(pl.Float64) * amount_bands / n_known).ceil().cast(pl.Int64)
     cells = (
@@ -123,8 +148,10 @@ def _counts(scoped: pl.LazyFrame, amount_bands: int) -> tuple[pl.LazyFrame, pl.L
 def _shrink(per_rep: pl.DataFrame, alpha: float, max_prior_strength: float) -> pl.DataFrame:
     parts = []
     for _key, part in per_rep.group_by(GROUP, maintain_order=True):
-        prior = fit_beta_binomial_prior(
-            part["won"], part["closed"], max_strength=max_prior_strength
+        prior = jeffreys_floor(
+            fit_beta_binomial_prior(part["won"], part["closed"], max_strength=max_prior_strength),
+            part["won"],
+            part["closed"],
         )
         post = beta_posterior(part["won"], part["closed"], prior, alpha=alpha)
         parts.append(
@@ -135,9 +162,54 @@ def _shrink(per_rep: pl.DataFrame, alpha: float, max_prior_strength: float) -> p
                 prior_method=pl.lit(prior.method),
                 prior_mean=pl.lit(prior.mean),
                 prior_strength=pl.lit(prior.strength),
+                _post_a=pl.lit(prior.a) + part["won"].cast(pl.Float64),
+                _post_b=pl.lit(prior.b) + (part["closed"] - part["won"]).cast(pl.Float64),
             )
         )
     return pl.concat(parts, how="vertical")
+
+
+def _ratio_draws(df: pl.DataFrame, *, alpha: float, draws: int, seed: int) -> pl.DataFrame:
+    """``ratio_ci_low``/``ratio_ci_high`` from joint posterior draws of rate / top's rate.
+
+    Per (team, role), every rep with closed deals gets ``draws`` draws from their Beta
+    posterior (the same floored, capped EB prior as ``shrunk_win_rate``), and so does the
+    top performer: the interval is the equal-tailed quantiles of ``p_rep / p_top`` draw
+    by draw, so the top's own uncertainty (it is the best of several noisy rates, and
+    partly lucky) widens every rep's interval. The generator is seeded from ``seed`` and
+    the group's name, so identical inputs give identical intervals.
+    """
+    out = []
+    for key, part in df.group_by(GROUP, maintain_order=True):
+        part = part.sort("rep_id")
+        top = part.filter(pl.col("is_top_performer")).sort("rep_id")
+        has = (part["closed"] > 0).to_numpy()
+        low = np.full(part.height, np.nan)
+        high = np.full(part.height, np.nan)
+        if top.height and int(top["won"][0]) > 0 and has.any():
+            name = "\x1f".join(str(k) for k in key).encode()
+            rng = np.random.default_rng([seed, zlib.crc32(name)])
+            a_top, b_top = float(top["_post_a"][0]), float(top["_post_b"][0])
+            p_top = rng.beta(a_top, b_top, size=draws)
+            a = part["_post_a"].to_numpy()[has]
+            b = part["_post_b"].to_numpy()[has]
+            p = rng.beta(a[:, None], b[:, None], size=(int(has.sum()), draws))
+            ratio = p / p_top[None, :]
+            low[has] = np.quantile(ratio, alpha / 2, axis=1)
+            high[has] = np.quantile(ratio, 1 - alpha / 2, axis=1)
+            top_mask = part["is_top_performer"].to_numpy()
+            low[top_mask], high[top_mask] = 1.0, 1.0
+        out.append(
+            part.select("rep_id", *GROUP).with_columns(
+                ratio_ci_low=pl.Series(low, dtype=pl.Float64, nan_to_null=True),
+                ratio_ci_high=pl.Series(high, dtype=pl.Float64, nan_to_null=True),
+            )
+        )
+    if not out:
+        return df.with_columns(
+            ratio_ci_low=pl.lit(None, pl.Float64), ratio_ci_high=pl.lit(None, pl.Float64)
+        )
+    return df.join(pl.concat(out, how="vertical"), on=["rep_id", *GROUP], how="left")
 
 
 def _rank_groups(df: pl.DataFrame) -> pl.DataFrame:
@@ -190,6 +262,8 @@ def skill_gaps(
     covariates: Sequence[str] = MIX_COVARIATES,
     max_prior_strength: float | None = None,
     as_of: datetime | None = None,
+    ratio_draws: int = 4000,
+    seed: int = 20260701,
 ) -> pl.DataFrame:
     """Win rate, shrunk rate, interval and gap to the top performer per rep.
 
@@ -231,6 +305,8 @@ def skill_gaps(
             prior_method=pl.lit(None, pl.String),
             prior_mean=pl.lit(None, pl.Float64),
             prior_strength=pl.lit(None, pl.Float64),
+            _post_a=pl.lit(None, pl.Float64),
+            _post_b=pl.lit(None, pl.Float64),
         )
     )
     sufficient = pl.col("closed") >= min_deals
@@ -242,11 +318,27 @@ def skill_gaps(
         top_performer_rate=pl.col("shrunk_win_rate").filter(sufficient).max().over(GROUP),
         _raw_top=pl.col("win_rate").filter(sufficient).max().over(GROUP),
     ).with_columns(
-        ratio_to_top=exprs.ratio("shrunk_win_rate", "top_performer_rate"),
         raw_ratio_to_top=exprs.ratio("win_rate", "_raw_top"),
         is_top_performer=(
             sufficient & (pl.col("shrunk_win_rate") == pl.col("top_performer_rate"))
         ).fill_null(False),
+    )
+    # a top performer with no win is no benchmark: the ratio to it is null, not a number
+    top_won = pl.col("won").filter(pl.col("is_top_performer")).max().over(GROUP)
+    df = df.with_columns(
+        ratio_to_top=pl.when(top_won > 0).then(
+            exprs.ratio("shrunk_win_rate", "top_performer_rate")
+        ),
+    )
+    df = _ratio_draws(df.sort(*GROUP, "rep_id"), alpha=alpha, draws=ratio_draws, seed=seed)
+    df = df.with_columns(
+        gap_verdict=pl.when(~sufficient)
+        .then(pl.lit("too_few"))
+        .when(pl.col("is_top_performer"))
+        .then(pl.lit("top"))
+        .when((pl.col("ratio_ci_high") < 1.0).fill_null(False))
+        .then(pl.lit("gap"))
+        .otherwise(pl.lit("no_evidence"))
     )
     df = _rank_groups(df)
 
@@ -278,6 +370,9 @@ def skill_gaps(
         "ci_high",
         "top_performer_rate",
         "ratio_to_top",
+        "ratio_ci_low",
+        "ratio_ci_high",
+        "gap_verdict",
         "evidence",
         "rank_group",
         "is_top_performer",

@@ -29,6 +29,8 @@ __all__ = [
     "beta_posterior",
     "binomial_glm_standardized",
     "fit_beta_binomial_prior",
+    "jeffreys_floor",
+    "km_cumulative_share",
     "wilson_interval",
 ]
 
@@ -182,6 +184,34 @@ def fit_beta_binomial_prior(
     return BetaPrior(mu * s, (1 - mu) * s, "mle_capped" if capped else "mle", groups)
 
 
+def jeffreys_floor(prior: BetaPrior, successes: ArrayLike, trials: ArrayLike) -> BetaPrior:
+    """A prior no more confident at the edges than Jeffreys' Beta(0.5, 0.5).
+
+    Where the group has no success at all (or no failure at all) the spread and the
+    mean are not identified: the prior becomes Jeffreys itself (``method="jeffreys"``),
+    so a 0/40 rep gets the exact-like interval [0, ~0.06], not [0, 0.002]. Otherwise
+    each of ``a`` and ``b`` is raised to at least 0.5 (``method`` gets ``+floor`` when
+    that binds), so a near-0 or near-1 team prior cannot pin a rep's interval to 0 or 1.
+
+    Examples
+    --------
+    >>> p = jeffreys_floor(BetaPrior(0.01, 1.99, "weak", 4), [0, 0, 0, 0], [40, 12, 20, 15])
+    >>> (p.a, p.b, p.method)
+    (0.5, 0.5, 'jeffreys')
+    >>> jeffreys_floor(BetaPrior(0.2, 9.8, "mle_capped", 5), [1, 2], [30, 40]).a
+    0.5
+    """
+    k = _as_float(successes)
+    n = _as_float(trials)
+    ok = np.isfinite(k) & np.isfinite(n) & (n > 0)
+    total, wins = float(n[ok].sum()), float(np.clip(k[ok], 0, n[ok]).sum())
+    if total > 0 and wins in (0.0, total):
+        return BetaPrior(0.5, 0.5, "jeffreys", prior.n_groups)
+    a, b = max(prior.a, 0.5), max(prior.b, 0.5)
+    method = prior.method if (a, b) == (prior.a, prior.b) else f"{prior.method}+floor"
+    return BetaPrior(a, b, method, prior.n_groups)
+
+
 def beta_posterior(
     successes: ArrayLike,
     trials: ArrayLike,
@@ -222,6 +252,57 @@ def beta_posterior(
             "ci_high": pl.Series(high, dtype=pl.Float64, nan_to_null=True),
         }
     )
+
+
+def km_cumulative_share(
+    times: np.ndarray, events: np.ndarray, weights: np.ndarray, *, at: float, alpha: float = 0.05
+) -> dict[str, float | None]:
+    """Kaplan-Meier (statsmodels ``SurvfuncRight``) share with the event by time ``at``.
+
+    ``times`` are event or censoring times (censoring: the follow-up until as-of),
+    ``events`` 1/0, ``weights`` frequency weights (rows are aggregated counts). Returns
+    ``share = 1 - S(at)``, its interval ``low``/``high`` and the KM ``median`` time.
+    The share is null when the curve is not identified at ``at`` (everyone censored
+    before it); the median is null when the curve never falls to one half. The
+    interval is Wilson on the decided rows when nothing is censored before ``at`` (KM
+    is then that proportion), otherwise the log-log transformed Greenwood interval.
+
+    Examples
+    --------
+    >>> out = km_cumulative_share(np.array([2.0, 30.0, 5.0]), np.array([1, 0, 0]),
+    ...     np.ones(3), at=24.0)
+    >>> round(out["share"], 3), out["median"]
+    (0.333, None)
+    """
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    empty: dict[str, float | None] = {"share": None, "low": None, "high": None, "median": None}
+    if weights.sum() <= 0:
+        return empty
+    censored_early = (events == 0) & (times < at)
+    decided = (events == 1) & (times <= at) | (times >= at)
+    n_decided = float(weights[decided].sum())
+    n_within = float(weights[(events == 1) & (times <= at)].sum())
+    sf = SurvfuncRight(times, events, freq_weights=weights)
+    median = float(sf.quantile(0.5)) if len(sf.surv_times) else float("nan")
+    out = dict(empty, median=median if np.isfinite(median) else None)
+    i = int(np.searchsorted(sf.surv_times, at, side="right")) - 1
+    surv = 1.0 if i < 0 else float(sf.surv_prob[i])
+    if times.max() < at and surv > 0:
+        return out  # nobody followed up to the SLA yet: unknown, not 0
+    out["share"] = 1.0 - surv
+    if not censored_early[weights > 0].any() or surv in (0.0, 1.0):
+        ci = wilson_interval([n_within], [n_decided], alpha=alpha).row(0)
+        out["low"], out["high"] = ci
+        return out
+    se = float(sf.surv_prob_se[i])
+    z = float(sps.norm.ppf(1 - alpha / 2))
+    log_s = math.log(surv)
+    half = z * se / (surv * abs(log_s))
+    s_low = math.exp(-math.exp(math.log(-log_s) - half))  # upper bound of S
+    s_high = math.exp(-math.exp(math.log(-log_s) + half))  # lower bound of S
+    out["low"], out["high"] = 1.0 - s_low, 1.0 - s_high
+    return out
 
 
 def adjust_pvalues(pvalues: ArrayLike, *, method: str = "fdr_bh") -> pl.Series:

@@ -549,6 +549,22 @@ def handoff_latency(
     return fig
 
 
+def _verdict_label(row: Mapping[str, Any]) -> str:
+    """`` — 62% of top (41–98%), gap`` from a skill-gap row; empty without a verdict."""
+    from analysis.metrics.skill_gaps import VERDICT_WORDS
+
+    verdict = row.get("gap_verdict")
+    if not isinstance(verdict, str):
+        return ""
+    if verdict == "top":
+        return " — top performer"
+    ratio, low, high = (row.get(c) for c in ("ratio_to_top", "ratio_ci_low", "ratio_ci_high"))
+    words = VERDICT_WORDS.get(verdict, verdict)
+    if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in (ratio, low, high)):
+        return f" — {words}"
+    return f" — {ratio:.0%} of top ({low:.0%}–{high:.0%}), {words}"
+
+
 def skill_gap_forest(skill_gaps: Frame, *, team: str | None = None) -> Figure:
     """Forest plot of shrunk win rates with intervals and the top-performer line.
 
@@ -576,9 +592,14 @@ def skill_gap_forest(skill_gaps: Frame, *, team: str | None = None) -> Figure:
     ).reset_index(drop=True)
     role = data["role"].astype(str) if "role" in data else pd.Series("", index=data.index)
     data["label"] = [
-        f"{r} {ro} (n={int(c)})" + (" — too few" if tf else "")
-        for r, ro, c, tf in zip(
-            _rep_names(data), role, data["closed"], data["too_few"], strict=True
+        f"{r} {ro} (n={int(c)})" + (" — too few" if tf else _verdict_label(row))
+        for r, ro, c, tf, row in zip(
+            _rep_names(data),
+            role,
+            data["closed"],
+            data["too_few"],
+            data.to_dict("records"),
+            strict=True,
         )
     ]
     height = max(3.0, 0.38 * len(data) + 1.8)

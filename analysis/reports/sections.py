@@ -196,14 +196,23 @@ def data_trust_section(bundle: MetricsBundle, *, hygiene_threshold: float | None
     elif score is None:
         out.append(_empty(bundle, "hygiene evidence"))
     else:
-        verdict = (
-            f"at or above the trust threshold of {threshold:g} (a heuristic): the figures below "
-            "rest on reasonably complete CRM data."
-            if bundle.trusted
-            else f"**below the trust threshold of {threshold:g}** (a heuristic): figures built "
-            "on this team's data carry a ⚠ warning."
-        )
-        out.append(f"**Hygiene score: {score:.0f} / 100**, {verdict}")
+        row = bundle.hygiene_row or {}
+        judged = row.get("n_components")
+        judged_text = "" if judged is None else f" ({int(judged)} of 5 components judged)"
+        if row.get("trusted") is None and judged is not None:
+            verdict = (
+                f"**not judged**: only {int(judged)} of 5 components had evidence, and at least "
+                "3 are needed to call the data trustworthy or not."
+            )
+        else:
+            verdict = (
+                f"at or above the trust threshold of {threshold:g} (a heuristic): the figures "
+                "below rest on reasonably complete CRM data."
+                if bundle.trusted
+                else f"**below the trust threshold of {threshold:g}** (a heuristic): figures "
+                "built on this team's data carry a ⚠ warning."
+            )
+        out.append(f"**Hygiene score: {score:.0f} / 100**{judged_text}, {verdict}")
         out.append(plots.hygiene_components(bundle.hygiene, threshold=threshold, team=bundle.team))
         out.append(tables.hygiene_table(bundle.hygiene, threshold=threshold))
     out.append(tables.quarantine_table(bundle.quality))
@@ -400,8 +409,11 @@ def bdr_section(bundle: MetricsBundle, *, hygiene_threshold: float | None = None
     if flagged.height:
         reasons = flagged["flag_reason"] if "flag_reason" in flagged.columns else None
         names = flagged["rep_name"] if "rep_name" in flagged.columns else flagged["rep_id"]
+        adjusted = flagged["flag_p_adjusted"] if "flag_p_adjusted" in flagged.columns else None
         items = [
-            f"- **{r}**" + ("" if reasons is None or reasons[i] is None else f": {reasons[i]}")
+            f"- **{r}**"
+            + ("" if adjusted is None else f" (adjusted p = {_fmt_p(adjusted[i])})")
+            + ("" if reasons is None or reasons[i] is None else f": {reasons[i]}")
             for i, r in enumerate(names)
         ]
         count = _figure(bundle, "flagged_bdrs")
@@ -431,14 +443,22 @@ def handoff_section(bundle: MetricsBundle, *, hygiene_threshold: float | None = 
     out.append(
         f"**{tables.fmt_pct(share)}** of meetings were touched by the AE within 24 h of booking "
         f"(median latency {tables.fmt_num(_figure(bundle, 'handoff_median_latency_hours'), 1)} h; "
-        f"{tables.fmt_count(censored)} censored meetings, booked under 24 h before the period "
-        "end without a touch yet, are left out)."
+        "Kaplan-Meier estimates in which the "
+        f"{tables.fmt_count(censored)} meetings booked under 24 h before the data's as-of time "
+        "and not touched yet count as censored, never as misses)."
     )
     out.append(plots.handoff_latency(hand, team=bundle.team, share_within_24h=share))
     summary = bundle.handoff_summary
     if summary is not None and summary.height:
         out.append(tables.handoff_table(summary))
     return out
+
+
+def _fmt_p(p: float | None) -> str:
+    """``0.0052``, ``< 0.001``; ``—`` when missing."""
+    if p is None:
+        return "—"
+    return "< 0.001" if p < 0.001 else f"{p:.2g}"
 
 
 def skill_gap_section(
@@ -472,6 +492,17 @@ def skill_gap_section(
         )
     else:
         out.append(f"No rep closed at least {floor} deals: nobody is compared (*too few*).")
+    if top is not None and "gap_verdict" in gaps.columns:
+        below = gaps.filter(pl.col("gap_verdict") == "gap").sort("rep_id")
+        compared = gaps.filter(pl.col("gap_verdict").is_in(["gap", "no_evidence"])).height
+        names = below["rep_name"] if "rep_name" in below.columns else below["rep_id"]
+        out.append(
+            f"Below the top performer beyond noise (*gap*: the 95% interval of the ratio to the "
+            f"top, which carries the top's own luck, stays below 1): **{below.height} of "
+            f"{compared}** compared rep(s)"
+            + (": " + ", ".join(f"**{n}**" for n in names) if below.height else "")
+            + ". For the others there is *no evidence of a gap*: their interval reaches 1."
+        )
     out.append(plots.skill_gap_forest(gaps, team=bundle.team))
     out.append(tables.skill_gap_table(gaps))
     return out

@@ -15,6 +15,8 @@ import pandas as pd
 import polars as pl
 from pandas.io.formats.style import Styler
 
+from analysis.metrics.skill_gaps import VERDICT_WORDS
+
 __all__ = [
     "NULL",
     "bdr_funnel_table",
@@ -218,6 +220,22 @@ def skill_gap_table(skill_gaps: pl.DataFrame | pd.DataFrame | None) -> Styler:
                 TOO_FEW if f else fmt_pct(x)
                 for x, f in zip(_col(d, "ratio_to_top"), few, strict=True)
             ],
+            "vs top (95% interval)": [
+                TOO_FEW if f else fmt_interval(x, lo, hi)
+                for x, lo, hi, f in zip(
+                    _col(d, "ratio_to_top"),
+                    _col(d, "ratio_ci_low"),
+                    _col(d, "ratio_ci_high"),
+                    few,
+                    strict=True,
+                )
+            ],
+            "Verdict": [
+                NULL if _missing(v) else VERDICT_WORDS.get(str(v), str(v))
+                for v in _col(d, "gap_verdict")
+            ],
+            "Rank group": [fmt_count(x) for x in _col(d, "rank_group")],
+            "Amount-weighted win rate": [fmt_pct(x) for x in _col(d, "amount_weighted_win_rate")],
             "Evidence": [TOO_FEW if f else "sufficient" for f in few],
             "Mix note": [NULL if _missing(x) else str(x) for x in _col(d, "mix_note")],
         }
