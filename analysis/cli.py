@@ -99,6 +99,11 @@ def _add_metric_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_impact_options(p: argparse.ArgumentParser) -> None:
+    """The metric options ``impact`` shares (taxonomy, tz, hygiene threshold, as-of, horizon)."""
+    _add_metric_options(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = _Parser(prog="decision-stack", description=__doc__.splitlines()[0])
@@ -113,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=1.0,
         help="size multiplier (1.0 = a few hundred thousand activities)",
+    )
+    p.add_argument(
+        "--previous-quarter",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also write the quarter before, with a planted rollout (default: yes)",
     )
 
     p = sub.add_parser(
@@ -138,6 +149,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=None, help="parallel notebooks (default: CPU count)")
     _add_period(p)
     _add_metric_options(p)
+
+    p = sub.add_parser("impact", help="did a change help? difference in differences with controls")
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--start", help="first day of the analysis window (default: the data's)")
+    p.add_argument("--end", help="day after the window (default: the day after as-of)")
+    p.add_argument(
+        "--change", action="append", dest="changes", help="only this change (repeatable)"
+    )
+    _add_impact_options(p)
 
     p = sub.add_parser("tables", help="the registry of output tables: grain, needs, columns")
     p.add_argument(
@@ -200,7 +221,13 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "sample-data":
         from analysis.sample.generate import generate_sample
 
-        info = generate_sample(args.out, seed=args.seed, quarter=args.quarter, scale=args.scale)
+        info = generate_sample(
+            args.out,
+            seed=args.seed,
+            quarter=args.quarter,
+            scale=args.scale,
+            previous_quarter=args.previous_quarter,
+        )
         _log.info("sample data written to %s (%s)", args.out, _rows(info))
         return 0
     if args.command == "validate":
@@ -260,6 +287,11 @@ def _run(args: argparse.Namespace) -> int:
                 "outcome_horizon_days": args.outcome_horizon_days,
             },
         )
+    if args.command == "impact":
+        from analysis.impact.cli import run_impact_command
+
+        return run_impact_command(args)
+
     if args.command == "tables":
         return _tables(args)
     if args.command == "notebooks":

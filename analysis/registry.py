@@ -620,6 +620,78 @@ _SPECS: tuple[TableSpec, ...] = (
     ),
 )
 
+_IMPACT_NEEDS = ("reps", "changes", "activities", "meetings", "opportunities")
+_SPECS += (
+    TableSpec(
+        name="impact",
+        grain="change and metric",
+        producer="analysis.impact.run:impact_tables",
+        needs=_IMPACT_NEEDS,
+        needs_any=True,
+        command="impact",
+        description="difference in differences of each change on each metric, with controls",
+        columns={
+            "change_id": pl.String,
+            "metric": pl.String,
+            "treated_before": pl.Float64,
+            "treated_after": pl.Float64,
+            "control_before": pl.Float64,
+            "control_after": pl.Float64,
+            "effect_relative": pl.Float64,
+            "ci_low": pl.Float64,
+            "ci_high": pl.Float64,
+            "p_value": pl.Float64,
+            "pre_trend_p_value": pl.Float64,
+            "n_treated": pl.Int64,
+            "n_control": pl.Int64,
+            "method": pl.String,
+            "naive_relative": pl.Float64,
+            "pre_trend_warning": pl.Boolean,
+            "kind": pl.String,
+            "label": pl.String,
+            "note": pl.String,
+        },
+    ),
+    TableSpec(
+        name="impact_weekly",
+        grain="change, metric and week relative to the start",
+        producer="analysis.impact.did:event_study",
+        needs=_IMPACT_NEEDS,
+        needs_any=True,
+        command="impact",
+        upstream=("impact",),
+        description="event study: the effect week by week (week -1 is the reference)",
+        columns={
+            "change_id": pl.String,
+            "metric": pl.String,
+            "week": pl.Int64,
+            "estimate": pl.Float64,
+            "ci_low": pl.Float64,
+            "ci_high": pl.Float64,
+        },
+    ),
+    TableSpec(
+        name="impact_changes",
+        grain="change",
+        producer="analysis.impact.run:run_impact",
+        needs=("reps", "changes"),
+        command="impact",
+        description="each change's scope, first start and the hygiene of its treated teams",
+        columns={
+            "change_id": pl.String,
+            "name": pl.String,
+            "first_start": _TS,
+            "last_start": _TS,
+            "teams": pl.List(pl.String),
+            "n_reps": pl.Int64,
+            "slug": pl.String,
+            "hygiene_score": pl.Float64,
+            "trusted": pl.Boolean,
+            "untrusted_teams": pl.List(pl.String),
+        },
+    ),
+)
+
 #: name -> :class:`TableSpec`, in the order ``metrics`` writes them
 TABLES: dict[str, TableSpec] = {spec.name: spec for spec in _SPECS}
 assert len(TABLES) == len(_SPECS), "a table is registered twice"

@@ -103,6 +103,20 @@ class CloseDateChanges(dy.Schema):
     changed_at = dy.Datetime(nullable=False, time_zone=UTC)
 
 
+class Changes(dy.Schema):
+    """A change (rollout, process change) and its scope: a whole team or one rep (CONTRACT 5.4).
+
+    Several rows may share a ``change_id`` (a rollout reaching teams at different times),
+    so the table has no primary key: exact copies are quarantined as ``duplicate``.
+    """
+
+    change_id = dy.String(nullable=False)
+    name = dy.String(nullable=False)
+    started_at = dy.Datetime(nullable=False, time_zone=UTC)
+    team = dy.String(nullable=True)
+    rep_id = dy.String(nullable=True)
+
+
 #: table name -> schema, in dependency order (reps first: others reference it).
 TABLES: dict[str, type[dy.Schema]] = {
     "reps": Reps,
@@ -111,6 +125,7 @@ TABLES: dict[str, type[dy.Schema]] = {
     "opportunities": Opportunities,
     "stage_history": StageHistory,
     "close_date_changes": CloseDateChanges,
+    "changes": Changes,
 }
 REQUIRED_TABLES = ("reps",)
 
@@ -119,6 +134,7 @@ REP_REFERENCES: dict[str, str] = {
     "activities": "rep_id",
     "meetings": "booked_by",
     "opportunities": "owner_id",
+    "changes": "rep_id",  # nullable: a change scoped to a team names no rep
 }
 
 SPINE_FIELDS = [

@@ -51,6 +51,9 @@ REASONS = (
     "unknown_rep",
     "malformed_row",
 )
+#: Per-table row checks beyond parsing (failed, reason, column), given the clean reps.
+#: ``changes``: a change applies to a team or a rep, so one of them must be set and known.
+_SCOPE_TABLES = ("changes",)
 #: Numeric columns that cannot be negative (a negative deal amount is a data error).
 NON_NEGATIVE = {("opportunities", "amount")}
 _ROW = "__row"
@@ -269,7 +272,22 @@ def _unparsed(value: pl.Expr, target: pl.DataType) -> pl.Expr:
 
 
 # ---------------------------------------------------------------- planning --
-def plan_table(raw: RawTable, *, rep_ids: pl.Series | None = None) -> TablePlan:
+def _scope_checks(
+    table: str, rep_ids: pl.Series | None, teams: pl.Series | None
+) -> list[tuple[pl.Expr, str, str]]:
+    """Row checks of a change's scope: a team or a rep must be given, and a team must exist."""
+    if table not in _SCOPE_TABLES:
+        return []
+    team, rep = pl.col(_PARSED + "team"), pl.col(_PARSED + "rep_id")
+    checks = [(team.is_null() & rep.is_null(), "missing_required_value", "team")]
+    if teams is not None:
+        checks.append((team.is_not_null() & ~team.is_in(teams.implode()), "invalid_value", "team"))
+    return checks
+
+
+def plan_table(
+    raw: RawTable, *, rep_ids: pl.Series | None = None, teams: pl.Series | None = None
+) -> TablePlan:
     """Build the lazy clean and quarantine plans of one table.
 
     ``rep_ids`` are the clean rep ids; tables that reference reps quarantine
@@ -314,7 +332,7 @@ def plan_table(raw: RawTable, *, rep_ids: pl.Series | None = None) -> TablePlan:
         if not col.nullable and not (table == "reps" and name == "timezone"):
             missing.append((~present, "missing_required_value", name))
 
-    ordered = checks + missing + invalid
+    ordered = checks + missing + invalid + _scope_checks(table, rep_ids, teams)
     reason = pl.lit(None, dtype=pl.String)
     reason_column = pl.lit(None, dtype=pl.String)
     for failed, why, column in reversed(ordered):
@@ -331,7 +349,7 @@ def plan_table(raw: RawTable, *, rep_ids: pl.Series | None = None) -> TablePlan:
     hashed = pl.struct(pk).hash() if pk else pl.struct(list(raw.columns)).hash()
     ref = REP_REFERENCES.get(table)
     unknown = (
-        ~pl.col(_PARSED + ref).is_in(rep_ids.implode())
+        (pl.col(_PARSED + ref).is_not_null() & ~pl.col(_PARSED + ref).is_in(rep_ids.implode()))
         if ref is not None and rep_ids is not None
         else pl.lit(False)
     )
@@ -432,7 +450,7 @@ def validate_dataset(data_dir: str | Path, *, default_tz: str = "UTC") -> Valida
     rep_ids = fixed["rep_id"]
     for table, raw in raws.items():
         if table != "reps":
-            plans[table] = plan_table(raw, rep_ids=rep_ids)
+            plans[table] = plan_table(raw, rep_ids=rep_ids, teams=fixed["team"].unique())
     return ValidationResult(Path(data_dir), default_tz, plans, warnings)
 
 

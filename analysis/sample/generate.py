@@ -1833,7 +1833,12 @@ def _interleave(
 # Public entry point
 # ---------------------------------------------------------------------------
 def generate_sample(
-    out_dir: Path, *, seed: int = 7, quarter: str = "2026Q3", scale: float = 1.0
+    out_dir: Path,
+    *,
+    seed: int = 7,
+    quarter: str = "2026Q3",
+    scale: float = 1.0,
+    previous_quarter: bool = False,
 ) -> dict[str, Any]:
     """Write the synthetic canonical dataset and ``planted.json`` into ``out_dir``.
 
@@ -1851,6 +1856,9 @@ def generate_sample(
         Volume knob. Below 1 the reps work on fewer days and book fewer meetings
         (effects stay recoverable in direction at 0.25); above 1 each team gets
         more BDRs and AEs. The default, 1.0, is what the metric tests use.
+    previous_quarter
+        Also write the quarter before, with a planted rollout (a ``changes`` table) and a
+        common trend: see :mod:`analysis.sample.history`. The sample quarter is unchanged.
 
     Returns
     -------
@@ -1877,10 +1885,18 @@ def generate_sample(
     clean = org.tables()
     planted = org.planted()
     planted["process_audit"] = pipeline_audit.plant(org, clean)  # re-times stage_history
+    changes = None
+    if previous_quarter:
+        from analysis.sample.history import add_previous_quarter
+
+        clean, planted["previous_quarter"] = add_previous_quarter(clean, period=period, seed=seed)
+        changes = clean.pop("changes")
     written, dirty = _make_dirty(clean, org.rng)
     written["close_date_changes"], dirty["close_date_changes"] = pipeline_audit.dirty_close_dates(
         clean["close_date_changes"], np.random.default_rng([seed, 14])
     )
+    if changes is not None:
+        written["changes"] = changes
     planted["clean_rows"] = {name: int(frame.height) for name, frame in clean.items()}
     planted["dirty_rows"] = dirty
     planted["input_rows"] = {name: int(frame.height) for name, frame in written.items()}
