@@ -41,8 +41,10 @@ Intervals (``ci_method``)
 -------------------------
 ``rep_bootstrap`` (default, with at least ``min_boot_reps`` reps): reps are resampled with
 replacement ``n_boot`` times, the whole search is redone on each resample and the
-percentile intervals of the threshold and of the slope are reported (calibrated by
-simulation in ``benchmarks/calibration/fatigue.py``; ``docs/calibration_fatigue.md``).
+percentile intervals of the threshold and of the slope are reported; the slope's is widened
+about the estimate by ``sqrt(R / (R - 1)) * t_(R-1) / z`` because a percentile interval over
+few reps is too narrow (both calibrated by simulation in
+``benchmarks/calibration/fatigue.py``; ``docs/calibration_fatigue.md``).
 ``profile_wald`` (fewer reps, or ``ci_method="profile"``): the profile set of thresholds
 whose statistic is within ``chi2_1(1 - alpha)`` of the best, and a Wald slope interval.
 
@@ -673,6 +675,12 @@ def _verdict(
         t_low, t_high, s_low, s_high = _bootstrap(
             reps, cands=cands, ok=ok, hours=hours, alpha=alpha, n_boot=n_boot, rng=rng
         )
+        # few reps: a percentile interval is too narrow; widen it about the estimate by the
+        # usual small-sample factor sqrt(R / (R - 1)) * t_(R-1) / z (calibrated by simulation)
+        z = float(stats.norm.ppf(1 - alpha / 2))
+        widen = math.sqrt(n_reps / (n_reps - 1)) * float(stats.t.ppf(1 - alpha / 2, n_reps - 1)) / z
+        s_low = slope - widen * max(slope - s_low, 0.0)
+        s_high = slope + widen * max(s_high - slope, 0.0)
     else:
         crit = float(stats.chi2.ppf(1.0 - alpha, 1))
         inside = t_ok[z0**2 >= z0[best] ** 2 - crit]
