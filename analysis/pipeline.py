@@ -151,6 +151,17 @@ def run_metrics(
             stages=stages,
             hygiene=hygiene_frame,
         )
+        with stages.stage("team_trend"):  # quarter over quarter (issue 14): empty unless covered
+            from analysis.impact.trend import trend_or_empty
+
+            trend, note = trend_or_empty(
+                clean, period=period, as_of=as_of_time, horizon_days=outcome_horizon_days,
+                taxonomy=tax, tz=tz,
+            )  # fmt: skip
+            emit("team_trend", trend)
+            if note:
+                quality["warnings"].append(note)
+                write_json(tmp / "quality.json", quality)
         with stages.stage("team_summary"):
             emit("team_summary", _team_summary(reps, tmp, written, fatigue_threshold))
         teams = sorted(reps.select("team").unique().collect()["team"].to_list())

@@ -620,6 +620,29 @@ _SPECS: tuple[TableSpec, ...] = (
     ),
 )
 
+_SPECS += (
+    TableSpec(
+        name="team_trend",
+        grain="team and metric (empty unless the data covers the previous quarter)",
+        producer="analysis.impact.trend:team_trend",
+        needs=("reps", "activities", "meetings", "opportunities"),
+        needs_any=True,
+        description="each headline figure against the previous quarter, change with its interval",
+        columns={
+            "team": pl.String,
+            "metric": pl.String,
+            "previous": pl.Float64,
+            "current": pl.Float64,
+            "change": pl.Float64,
+            "ci_low": pl.Float64,
+            "ci_high": pl.Float64,
+            "n_reps": pl.Int64,
+            "label": pl.String,
+            "kind": pl.String,
+            "clear_change": pl.Boolean,
+        },
+    ),
+)
 _IMPACT_NEEDS = ("reps", "changes", "activities", "meetings", "opportunities")
 _SPECS += (
     TableSpec(

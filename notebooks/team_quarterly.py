@@ -26,12 +26,16 @@ from analysis.reports import pipeline_audit, sections
 from analysis.reports.data import load_metrics
 from analysis.reports.display import show
 from analysis.reports.summary import write_summary
+from analysis.reports.trend import trend_section
 
 bundle = load_metrics(metrics_dir, team=team)
 as_of = as_of or str(bundle.run.get("as_of", ""))
 
 # %%
 show(sections.header(bundle, team=team, quarter=quarter, as_of=as_of, tz=tz))
+
+# %%
+show(trend_section(bundle))
 
 # %% [markdown]
 # ## 1. Data trust

@@ -57,3 +57,34 @@ def test_the_trust_of_treated_teams_is_reported(two_quarters) -> None:
     _, out = two_quarters
     changes = pl.read_parquet(out / "impact_changes.parquet").sort("change_id")
     assert changes["trusted"].to_list() == [True, False]  # APAC clean, EMEA dirty
+
+
+def test_team_trend_compares_with_the_previous_quarter(two_quarters, tmp_path: Path) -> None:
+    from analysis.reports.data import load_metrics
+    from analysis.reports.trend import trend_section
+
+    data, _ = two_quarters
+    out = tmp_path / "m"
+    assert main(["metrics", "--data", str(data), "--out", str(out), "--quarter", "2026Q3"]) == 0
+    trend = pl.read_parquet(out / "team_trend.parquet")
+    assert sorted(trend["team"].unique().to_list()) == [
+        "APAC",
+        "EMEA",
+        "Enterprise East",
+        "Mid-Market West",
+    ]
+    meetings = trend.filter(pl.col("metric") == "meetings_booked_per_bdr_week")
+    by_team = dict(zip(meetings["team"], meetings["change"], strict=True))
+    assert by_team["EMEA"] == pytest.approx(0.32, abs=0.12)  # +20 % change on a +10 % trend
+    assert by_team["Enterprise East"] == pytest.approx(0.10, abs=0.08)
+    emea = meetings.filter(pl.col("team") == "EMEA").row(0, named=True)
+    assert emea["ci_low"] > 0 and emea["clear_change"]
+    text = trend_section(load_metrics(out, team="Enterprise East"))[0]
+    assert "Against the previous quarter" in text and "meetings booked per BDR-week" in text
+    # one quarter only: an empty table and a warning, and the report says so
+    single = tmp_path / "single"
+    assert main(["metrics", "--data", str(data), "--out", str(single), "--quarter", "2026Q2"]) == 0
+    assert pl.read_parquet(single / "team_trend.parquet").is_empty()
+    quality = json.loads((single / "quality.json").read_text())
+    assert any("team_trend is empty" in w for w in quality["warnings"])
+    assert "does not cover" in trend_section(load_metrics(single, team="EMEA"))[0]

@@ -39,10 +39,10 @@ def test_sample_run_writes_exactly_the_registered_tables(sample_metrics: Path) -
 @pytest.mark.parametrize(
     ("inputs", "expected_written"),
     [
-        (("reps", "opportunities"), {"skill_gaps", "hygiene", "team_summary"}),
+        (("reps", "opportunities"), {"skill_gaps", "hygiene", "team_summary", "team_trend"}),
         (
             ("reps", "meetings", "opportunities"),
-            {"bdr_funnel", "skill_gaps", "hygiene", "team_summary"},
+            {"bdr_funnel", "skill_gaps", "hygiene", "team_summary", "team_trend"},
         ),
     ],
 )
