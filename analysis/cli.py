@@ -102,6 +102,7 @@ def _add_metric_options(p: argparse.ArgumentParser) -> None:
 def _add_impact_options(p: argparse.ArgumentParser) -> None:
     """The metric options ``impact`` shares (taxonomy, tz, hygiene threshold, as-of, horizon)."""
     _add_metric_options(p)
+    p.add_argument("--reports", type=Path, help="also render DIR/impact/<change>.html")
 
 
 def build_parser() -> argparse.ArgumentParser:

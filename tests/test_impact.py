@@ -165,3 +165,24 @@ def test_unknown_change_id_exits_2(tmp_path: Path, capsys) -> None:
     code = main(["impact", "--data", str(data), "--out", str(tmp_path / "o"), "--change", "nope"])
     assert code == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_impact_report_per_change_through_papermill(tmp_path: Path) -> None:
+    tables = simulate_rollout(seed=2, n_teams=3, bdrs_per_team=4)
+    tables["changes"] = tables["changes"].with_columns(name=pl.lit("<b>AI</b> & co"))
+    data = _write_tables(tmp_path / "data", tables)
+    reports = tmp_path / "reports"
+    args = [
+        "impact",
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "out"),
+        "--reports",
+        str(reports),
+    ]
+    assert main(args) == 0
+    page = (reports / "impact" / "rollout.html").read_text()
+    assert "&lt;b&gt;AI&lt;/b&gt; &amp; co" in page and "<b>AI</b>" not in page
+    assert "meetings booked per BDR-week" in page and "data:image/png" in page
+    assert 'href="rollout.html"' in (reports / "impact" / "index.html").read_text()

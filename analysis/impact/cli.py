@@ -54,4 +54,8 @@ def run_impact_command(args: argparse.Namespace) -> int:
     )
     for metric in run["unavailable"]:
         _log.info("  not computed: %s (its tables are missing)", metric)
+    if getattr(args, "reports", None) is not None:
+        from analysis.reports.impact import render_impact_reports
+
+        return render_impact_reports(args.out, args.reports)
     return 0
