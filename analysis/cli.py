@@ -405,21 +405,69 @@ def _rows(info: object) -> str:
     return "done"
 
 
+def _uri_secrets(argv: Sequence[str]) -> set[str]:
+    """Credentials in any ``--uri`` value: masked in every message this command prints."""
+    from analysis.redact import uri_secrets
+
+    found: set[str] = set()
+    for i, arg in enumerate(argv):
+        if arg == "--uri" and i + 1 < len(argv):
+            found |= uri_secrets(argv[i + 1])
+        elif arg.startswith("--uri="):
+            found |= uri_secrets(arg[len("--uri=") :])
+    return found
+
+
+def _os_failure(err: BaseException) -> str | None:
+    """One line for a disk-full or permission error (exit 1), else None."""
+    import errno
+
+    from analysis.outputs import os_error_message
+
+    if isinstance(err, OSError) and err.errno in (
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+    ):
+        return os_error_message(err)
+    text = str(err)
+    if "No space left on device" in text or "os error 28" in text:
+        return "disk full (no space left on device); free some space and run again"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``decision-stack`` console script."""
+    """Entry point of the ``decision-stack`` console script.
+
+    Exit 2 with one line for bad usage or bad input; exit 1 with one line for a full
+    disk or a permission error (outputs are replaced only by complete runs, so the
+    previous ones are intact). Credentials given with ``--uri`` never appear in a message.
+    """
     import polars as pl
 
+    from analysis.redact import scrub
+
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    secrets = _uri_secrets(arguments)
+
+    def fail(message: object, status: int) -> int:
+        print(f"decision-stack: error: {scrub(str(message), secrets)}", file=sys.stderr)
+        return status
+
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(arguments)
         return _run(args)
     except BadInputError as err:
-        print(f"decision-stack: error: {err}", file=sys.stderr)
-        return 2
+        return fail(err, 2)
     except (pl.exceptions.PolarsError, OSError, UnicodeError) as err:
         if os.environ.get("DECISION_STACK_DEBUG"):
             raise
-        print(f"decision-stack: error: {' '.join(str(err).split())[:300]}", file=sys.stderr)
-        return 2
+        failure = _os_failure(err)
+        if failure is not None:
+            return fail(failure, 1)
+        return fail(" ".join(str(err).split())[:300], 2)
     except KeyboardInterrupt:
         print("decision-stack: interrupted", file=sys.stderr)
         return 130

@@ -9,7 +9,6 @@ import contextlib
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,13 +17,19 @@ import polars as pl
 
 
 @contextlib.contextmanager
-def atomic_output_dir(out_dir: str | Path, *, merge: bool = True) -> Iterator[Path]:
+def atomic_output_dir(
+    out_dir: str | Path, *, merge: bool = True, kind: str = "metrics"
+) -> Iterator[Path]:
     """Yield a temporary folder that replaces/merges into ``out_dir`` only on success.
 
     On any exception the temporary folder is removed and ``out_dir`` is left
-    untouched, so a failed command writes nothing half-done.
-    With ``merge=True`` files already in ``out_dir`` that the run did not
-    produce are kept (e.g. a data folder that also holds inputs).
+    untouched, so a failed command writes nothing half-done. One run at a time
+    writes ``out_dir`` (:func:`analysis.outputs.output_lock`; a second exits 2), and
+    temporary folders left by killed runs are removed first.
+    With ``merge=False`` the folder is replaced whole, by one atomic swap; it must be
+    new, empty or written by decision-stack (else exit 2, nothing touched), and it is
+    marked as such. With ``merge=True`` files already in ``out_dir`` that the run did
+    not produce are kept (e.g. a data folder that also holds inputs).
 
     Examples
     --------
@@ -35,30 +40,40 @@ def atomic_output_dir(out_dir: str | Path, *, merge: bool = True) -> Iterator[Pa
     >>> (target / "a.txt").read_text()
     'hi'
     """
+    from analysis.outputs import (
+        check_output_dir,
+        output_lock,
+        remove_stale,
+        staging_dir,
+        swap_into_place,
+        write_marker,
+    )
+
     out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if not out.exists():
-        os.replace(tmp, out)
-        return
     if not merge:
-        backup = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, backup)
-        os.replace(tmp, out)
-        shutil.rmtree(backup, ignore_errors=True)
-        return
-    for src in sorted(tmp.rglob("*")):
-        if src.is_dir():
-            continue
-        dest = out / src.relative_to(tmp)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(src, dest)
-    shutil.rmtree(tmp, ignore_errors=True)
+        check_output_dir(out, kind=kind)
+    with output_lock(out):
+        if not merge:
+            check_output_dir(out, kind=kind)  # again, now that no one else writes it
+        remove_stale(out)
+        tmp = staging_dir(out)
+        try:
+            yield tmp
+            if not merge:
+                write_marker(tmp)
+                swap_into_place(tmp, out)
+                return
+            if not out.exists():
+                os.replace(tmp, out)
+                return
+            for src in sorted(tmp.rglob("*")):
+                if src.is_dir():
+                    continue
+                dest = out / src.relative_to(tmp)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(src, dest)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_json(path: str | Path, payload: Any) -> None:

@@ -23,6 +23,7 @@ from analysis.errors import BadInputError
 from analysis.io import atomic_output_dir, write_json, write_table
 from analysis.log import get_logger, progress
 from analysis.metrics.hygiene import unmeasured_components
+from analysis.outputs import check_output_dir
 from analysis.periods import DEFAULT_OUTCOME_HORIZON_DAYS, Period, resolve_as_of
 
 _log = get_logger(__name__)
@@ -90,6 +91,7 @@ def run_metrics(
     if data_path == out_path or out_path in data_path.parents:
         # the output folder is replaced whole: it must never hold the inputs
         raise BadInputError("--out must not be the data folder or contain it", file=out_dir)
+    check_output_dir(out_dir, kind="metrics")  # a file or a foreign folder: exit 2, untouched
     stages = _Stages(enabled=progress)
     tax = load_taxonomy(taxonomy)  # a bad taxonomy fails before any work
     with stages.stage("validate"):

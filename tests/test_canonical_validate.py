@@ -174,7 +174,6 @@ BAD_INPUTS = {
         {"reps.csv": REPS, "activities.parquet": b"PAR1 not really parquet"},
         "activities.parquet",
     ),
-    "ragged csv": ({"reps.csv": REPS + "r9,X,AE,East,UTC,extra,fields\n"}, "reps.csv"),
     "invalid utf-8": ({"reps.csv": REPS.encode() + b"r\xff\xfe,X,AE,East,UTC\n"}, "reps.csv"),
     "missing activity column": (
         {"reps.csv": REPS, "activities.csv": "activity_id,rep_id,occurred_at\n"},

@@ -73,7 +73,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_metrics_are_computed_once_for_all_teams(run: dict[str, Any]) -> None:
     assert len(run["calls"]) == 1
     call = run["calls"][0]
-    assert call["out_dir"] == run["out"] / "_metrics"
+    # computed into the new quarter folder, which is then swapped in whole
+    assert call["out_dir"].name == "_metrics"
+    assert (run["out"] / "_metrics" / "run.json").exists()
     assert call["period"] == Q3 and call["fatigue_threshold"] == 45
 
 

@@ -6,11 +6,13 @@ read as text so that the validator (not the reader) decides what is bad.
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from analysis.canonical.csv_check import CsvCheck, check_csv, write_without
 from analysis.canonical.schemas import TABLES, required_columns
 from analysis.errors import BadInputError
 
@@ -19,12 +21,30 @@ _POLARS_ERRORS = (pl.exceptions.PolarsError, OSError, UnicodeDecodeError, ValueE
 
 @dataclass(frozen=True)
 class RawTable:
-    """A lazily scanned input table with normalised (lower-case) column names."""
+    """A lazily scanned input table with normalised (lower-case) column names.
+
+    For a CSV file with malformed lines, ``frame`` reads the file without them,
+    ``malformed`` holds them (quarantine rows: the fields as far as they go, ``reason``
+    ``malformed_row``, ``source_row`` = the line number, ``raw_line`` = the text) and
+    ``record_shift`` maps a row of ``frame`` back to its data-row number in the file.
+    """
 
     name: str
     path: Path
     frame: pl.LazyFrame
     columns: tuple[str, ...]
+    malformed: pl.DataFrame | None = None
+    record_shift: tuple[int, ...] = ()
+
+    def source_rows(self, position: pl.Series) -> pl.Series:
+        """1-based data-row numbers in the file of the 1-based rows ``position`` of ``frame``."""
+        position = position.cast(pl.Int64)
+        if not self.record_shift:
+            return position
+        import numpy as np
+
+        shift = np.searchsorted(np.asarray(self.record_shift), position.to_numpy(), side="right")
+        return position + pl.Series(shift, dtype=position.dtype)
 
 
 def find_table_file(data_dir: Path, table: str) -> Path | None:
@@ -38,12 +58,18 @@ def find_table_file(data_dir: Path, table: str) -> Path | None:
     >>> find_table_file(d, "reps").name
     'reps.csv'
     """
-    by_lower = {p.name.lower(): p for p in data_dir.iterdir() if p.is_file()}
-    for suffix in (".parquet", ".csv"):
-        path = by_lower.get(f"{table}{suffix}")
-        if path is not None:
-            return path
-    return None
+    found = [
+        p
+        for p in sorted(data_dir.iterdir())
+        if p.is_file() and p.name.lower() in (f"{table}.parquet", f"{table}.csv")
+    ]
+    if len(found) > 1:
+        raise BadInputError(
+            f"two files for table {table}: {', '.join(p.name for p in found)}; "
+            "keep one of them (move or rename the others) and run again",
+            file=data_dir,
+        )
+    return found[0] if found else None
 
 
 def _scan(path: Path) -> pl.LazyFrame:
@@ -63,8 +89,15 @@ def scan_table(path: Path, table: str) -> RawTable:
     Raises ``BadInputError`` (naming the file and column) for an unreadable
     file, a corrupt parquet, binary garbage or a missing required column.
     """
+    check: CsvCheck | None = None
+    source = path
+    if path.suffix.lower() == ".csv":
+        # shape problems exit 2 here; malformed lines are set aside for the quarantine
+        check = check_csv(path)
+        if check.malformed:
+            source = write_without(path, check)
     try:
-        frame = _scan(path)
+        frame = _scan(source)
         schema = frame.collect_schema()
     except _POLARS_ERRORS as err:
         raise BadInputError(f"unreadable {table} file ({_short(err)})", file=path) from None
@@ -79,7 +112,46 @@ def scan_table(path: Path, table: str) -> RawTable:
         if column not in seen:
             raise BadInputError("missing required column", file=path, column=column)
     renamed = frame.rename(dict(zip(names, lowered, strict=True)))
-    return RawTable(table, path, renamed, tuple(lowered))
+    if check is None or not check.malformed:
+        return RawTable(table, path, renamed, tuple(lowered))
+    records = check.malformed_records
+    return RawTable(
+        table,
+        path,
+        renamed,
+        tuple(lowered),
+        malformed=_malformed_rows(check, tuple(lowered)),
+        record_shift=tuple(r - i for i, r in enumerate(records)),
+    )
+
+
+def _malformed_rows(check: CsvCheck, columns: tuple[str, ...]) -> pl.DataFrame:
+    """Quarantine rows of the malformed lines: fields as far as they go, and the raw text."""
+    fields: list[list[str]] = []
+    for _, text in check.malformed:
+        try:
+            fields.append(next(csv.reader([text])))
+        except (csv.Error, StopIteration):
+            fields.append([])
+    data: dict[str, list] = {
+        col: [f[i] if i < len(f) else None for f in fields] for i, col in enumerate(columns)
+    }
+    return pl.DataFrame(
+        {
+            **data,
+            "reason": ["malformed_row"] * len(fields),
+            "reason_column": [None] * len(fields),
+            "source_row": [line for line, _ in check.malformed],
+            "raw_line": [text for _, text in check.malformed],
+        },
+        schema={
+            **{c: pl.String for c in columns},
+            "reason": pl.String,
+            "reason_column": pl.String,
+            "source_row": pl.Int64,
+            "raw_line": pl.String,
+        },
+    )
 
 
 def scan_dataset(data_dir: str | Path) -> dict[str, RawTable]:

@@ -17,7 +17,10 @@ in this order:
    ``opportunities.owner_id`` is not a clean rep.
 
 Quarantined rows keep their original values plus ``reason``, ``reason_column``
-and ``source_row`` (1-based data row in the file).
+and ``source_row`` (1-based data row in the file). A CSV line that cannot be read
+as a row (wrong number of fields, broken quoting) is quarantined as
+``malformed_row`` with its *line number* in ``source_row`` (the header is line 1) and
+its text in ``raw_line``; the rest of the file is read.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ REASONS = (
     "duplicate",
     "duplicate_key",
     "unknown_rep",
+    "malformed_row",
 )
 #: Per-table row checks beyond parsing (failed, reason, column), given the clean reps.
 #: ``changes``: a change applies to a team or a rep, so one of them must be set and known.
@@ -125,6 +129,19 @@ class TablePlan:
             .sort(_ROW)
             .select(*raw_cols, "reason", "reason_column", (pl.col(_ROW) + 1).alias("source_row"))
         )
+        if self.raw.malformed is not None:  # CSV lines with the wrong shape (source_row = line)
+            quarantine = pl.concat(
+                [
+                    quarantine.with_columns(
+                        pl.col("source_row").map_batches(
+                            self.raw.source_rows, return_dtype=pl.Int64
+                        ),
+                        pl.lit(None, pl.String).alias("raw_line"),
+                    ),
+                    self.raw.malformed.lazy(),
+                ],
+                how="diagonal_relaxed",
+            )
         return clean, quarantine
 
 
@@ -464,6 +481,8 @@ def write_validation(
                 ]
             )
             input_rows = plan.raw.frame.select(pl.len()).collect().item()
+            if plan.raw.malformed is not None:
+                input_rows += plan.raw.malformed.height
         except pl.exceptions.PolarsError as err:
             raise BadInputError(
                 f"unreadable {table} data ({' '.join(str(err).split())[:160]})", file=plan.raw.path

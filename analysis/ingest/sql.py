@@ -28,6 +28,7 @@ import polars as pl
 from analysis.errors import BadInputError
 from analysis.ingest.common import ROW, normalise_headers, write_ingest
 from analysis.ingest.salesforce import SourceFrame, plan_salesforce
+from analysis.redact import display_uri, scrub, uri_secrets
 
 TABLES = {
     "Task": "task",
@@ -42,16 +43,23 @@ MARGIN = timedelta(days=1)
 
 
 def _read(query: str, uri: str) -> pl.DataFrame:
+    if "://" not in uri:
+        raise BadInputError(
+            "--uri must be a URI such as postgresql://user@host:5432/dbname "
+            "(a key=value or ODBC connection string is not supported)",
+            file=_safe(uri),
+        )
     try:
         return pl.read_database_uri(query, uri, engine="adbc")
     except Exception as err:  # driver errors have no common base class
-        raise BadInputError(
-            f"database query failed ({' '.join(str(err).split())[:200]})", file=_safe(uri)
-        ) from None
+        # the driver may echo the URI: mask every credential before any truncation
+        detail = scrub(" ".join(str(err).split()), uri_secrets(uri))[:200]
+        raise BadInputError(f"database query failed ({detail})", file=_safe(uri)) from None
 
 
 def _safe(uri: str) -> str:
-    return re.sub(r"//[^@/]*@", "//", uri)
+    """The URI as shown in messages and written to ingest.json: credentials masked."""
+    return display_uri(uri)
 
 
 def _qualified(schema: str | None, table: str) -> str:

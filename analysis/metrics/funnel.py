@@ -345,15 +345,20 @@ def _horizon_tests(
             p_value = None
             tested = rep_id in sufficient and len(team_reps) >= 2
             if tested and mine.any() and (~mine).any() and (event * n).sum() > 0:
-                _, p_two = survdiff(
-                    np.repeat(days, n), np.repeat(event, n), np.repeat(mine.astype(np.int64), n)
-                )
+                try:
+                    _, p_two = survdiff(
+                        np.repeat(days, n), np.repeat(event, n), np.repeat(mine.astype(np.int64), n)
+                    )
+                except np.linalg.LinAlgError:  # degenerate (e.g. every win at one time): no test
+                    p_two = float("nan")
                 fewer = (
                     km["share"] is not None
                     and others["share"] is not None
                     and km["share"] < others["share"]
                 )
                 p_value = float(p_two) / 2 if fewer else 1 - float(p_two) / 2
+                if not np.isfinite(p_value):
+                    p_value = None  # no evidence: null, never a number
             team_rows.append(
                 {
                     "rep_id": rep_id,

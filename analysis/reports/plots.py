@@ -121,6 +121,29 @@ def _rep_names(data: pd.DataFrame, column: str = "rep_id") -> pd.Series:
     return ids
 
 
+def _bin_edges(values: np.ndarray, *, bins: int = 40) -> np.ndarray:
+    """Histogram bin edges of whole-number width that always hold every value.
+
+    One value, or all values equal, get a single bin one unit wide around them (the
+    automatic bins of a zero-width range are what crashed uniform teams).
+
+    Examples
+    --------
+    >>> _bin_edges(np.array([30.0, 30.0])).tolist()
+    [29.5, 30.5]
+    >>> edges = _bin_edges(np.array([0.0, 100.0]))
+    >>> bool(edges[0] <= 0 and edges[-1] >= 100)
+    True
+    """
+    lo, hi = float(np.min(values)), float(np.max(values))
+    if hi <= lo:
+        return np.array([lo - 0.5, lo + 0.5])
+    width = max(1, math.ceil((hi - lo) / bins))
+    start = math.floor(lo)
+    count = math.ceil((hi - start) / width) + 1
+    return start + width * np.arange(count + 1, dtype=float)
+
+
 def load_distribution(
     decision_load: Frame,
     *,
@@ -142,17 +165,21 @@ def load_distribution(
     """
     title = "Daily decision load" + (f": {team}" if team else "")
     data = _pandas(decision_load)
-    if data.empty or "decisions" not in data:
+    values = (
+        pd.to_numeric(data["decisions"], errors="coerce").dropna().astype(float)
+        if "decisions" in data
+        else pd.Series(dtype=float)
+    )
+    if values.empty:
         return _empty(title, "No rep-days with decisions in this period.")
-    over = float((data["decisions"] > threshold).mean()) if share_over is None else share_over
+    data = data.loc[values.index]
+    over = float((values > threshold).mean()) if share_over is None else share_over
     with _figure() as (fig, ax):
         sns.histplot(
-            data=data,
-            x="decisions",
+            x=values.to_numpy(),
             ax=ax,
             color=PALETTE["ok"],
-            discrete=False,
-            binwidth=max(1, math.ceil(data["decisions"].max() / 40)),
+            bins=_bin_edges(values.to_numpy()),
         )
         ax.axvline(threshold, color=PALETTE["flag"], ls="--", lw=2)
         ax.text(
@@ -163,7 +190,7 @@ def load_distribution(
             va="top",
             fontsize=9,
         )
-        median = float(data["decisions"].median() if median is None else median)
+        median = float(values.median() if median is None else median)
         ax.axvline(median, color=PALETTE["line"], ls=":", lw=1.5)
         ax.text(
             median,

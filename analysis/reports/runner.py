@@ -1,20 +1,27 @@
 """Run the quarterly team notebook once per team and publish code-free HTML.
 
-Flow: compute the metrics once (``analysis.pipeline.run_metrics``) → read the jupytext
-template → check the parameters against ``papermill.inspect_notebook`` → execute one
-kernel per team in a process pool (papermill, explicit kernel) → export each executed
-notebook to HTML without code (nbconvert) → write ``index.html`` with every team's
-status and key figures. A failed team keeps its failed notebook (papermill's error
-banner on top); the others continue and the exit status is 1.
+Flow (:func:`run_reports`): take the output folder's lock (a second run exits 2) →
+build the whole quarter folder in a hidden temporary folder beside the old one →
+compute the metrics once into it (``analysis.pipeline.run_metrics``, a separate step)
+→ render (:func:`render_reports`: check the template's parameters, execute one kernel
+per team in a process pool, export each executed notebook to HTML without code, write
+``index.html`` and the ``reports.json`` manifest) → swap the new folder in. A killed,
+failed or out-of-space run leaves the previous quarter folder as it was; pool workers
+die with the runner. A failed team keeps its failed notebook (papermill's error banner
+on top); the others continue and the exit status is 1. ``--team`` reruns rebuild those
+teams and carry the other teams' reports over from the previous folder.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import html
 import json
 import multiprocessing
 import os
+import shutil
+import signal
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -26,17 +33,26 @@ from typing import Any
 from analysis.errors import BadInputError
 from analysis.log import get_logger
 from analysis.log import progress as log_progress
+from analysis.outputs import (
+    check_output_dir,
+    output_lock,
+    remove_stale,
+    staging_dir,
+    swap_into_place,
+    write_marker,
+)
 from analysis.periods import Period
-from analysis.reports.data import team_slug
+from analysis.reports.slugs import team_slugs
+from analysis.reports.templates import notebook_dir
 
 _log = get_logger(__name__)
-from analysis.reports.templates import notebook_dir
 
 __all__ = [
     "NOTEBOOK_DIR",
     "check_parameters",
     "notebook_to_html",
     "read_template",
+    "render_reports",
     "resolve_template",
     "run_reports",
     "write_index",
@@ -210,6 +226,7 @@ def _run_team(task: dict[str, Any]) -> dict[str, Any]:
                     break
             except Exception as err:
                 result["error"] = f"{type(err).__name__}: {err}"
+                result["os_errno"] = _fatal_errno(err)
                 break
         if result["status"] == "ok":
             try:
@@ -218,8 +235,56 @@ def _run_team(task: dict[str, Any]) -> dict[str, Any]:
             except Exception as err:
                 result["status"] = "failed"
                 result["error"] = f"HTML export failed: {type(err).__name__}: {err}"
+                result["os_errno"] = _fatal_errno(err)
     result["seconds"] = round(time.perf_counter() - started, 2)
     return result
+
+
+#: OS errors that end the whole run (nothing is swapped in): no space, no permission
+_FATAL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def _fatal_errno(err: BaseException) -> int | None:
+    """The errno of a disk-full or permission error anywhere in ``err``'s chain."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in _FATAL_ERRNOS:
+            return seen.errno
+        if "No space left on device" in str(seen):
+            return errno.ENOSPC
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _worker_init(parent: int) -> None:
+    """Pool worker set-up: die with the runner (Linux parent-death signal), default SIGTERM."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform == "linux":
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            pr_set_pdeathsig = 1
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the runner died before the signal was armed
+        os._exit(1)
+
+
+@contextlib.contextmanager
+def _sigterm_exits() -> Iterator[None]:
+    """Turn SIGTERM into ``SystemExit`` (so temporary folders and workers are cleaned up)."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _executed_any(ipynb: Path) -> bool:
@@ -257,6 +322,8 @@ def write_index(
         )
         if ok and s and not s.get("has_data", True):
             status += '<div class="muted">no data this quarter</div>'
+        if r.get("kept"):
+            status += '<div class="muted">from an earlier run</div>'
         score = s.get("hygiene_score")
         trusted = s.get("trusted")
         hyg = (
@@ -339,13 +406,27 @@ def _teams_of(metrics_dir: Path, run: Mapping[str, Any]) -> list[str]:
 
 
 def _select_teams(known: Sequence[str], wanted: Sequence[str] | None) -> list[str]:
+    """The teams named by ``--team``: the exact name, else the only case-insensitive or
+    slug match (``apac`` never picks ``APAC`` when a team ``apac`` exists)."""
     if not wanted:
         return list(known)
-    by_slug = {team_slug(t): t for t in known}
+    slugs = team_slugs(known)
     chosen, unknown = [], []
     for name in wanted:
-        team = name if name in known else by_slug.get(team_slug(name))
-        (chosen if team else unknown).append(team or name)
+        if name in known:
+            chosen.append(name)
+            continue
+        matches = [t for t in known if t.casefold() == name.casefold()] or [
+            t for t in known if slugs[t] == name or slugs[t] == team_slugs([name])[name]
+        ]
+        if len(matches) == 1:
+            chosen.append(matches[0])
+        elif matches:
+            raise BadInputError(
+                f"team {name!r} is ambiguous: give one of {', '.join(map(repr, matches))}"
+            )
+        else:
+            unknown.append(name)
     if unknown:
         raise BadInputError(
             f"unknown team(s) {', '.join(map(repr, unknown))}; "
@@ -354,20 +435,81 @@ def _select_teams(known: Sequence[str], wanted: Sequence[str] | None) -> list[st
     return list(dict.fromkeys(chosen))
 
 
-def _slugs(teams: Sequence[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    used: set[str] = set()
-    for team in teams:
-        slug, n = team_slug(team), 2
-        base = slug
-        while slug in used or slug.startswith("_"):
-            slug, n = f"{base}-{n}", n + 1
-        used.add(slug)
-        out[team] = slug
-    return out
+# --- carrying teams over from the previous folder (``--team`` reruns) -----------------
+MANIFEST = "reports.json"
 
 
-# --- entry point ----------------------------------------------------------------------
+def _previous_results(folder: Path) -> list[dict[str, Any]]:
+    """Per team, the last run's result in ``folder`` (manifest, else the notebooks)."""
+    manifest = folder / MANIFEST
+    if manifest.exists():
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            return list(json.loads(manifest.read_text())["results"])
+    results = []
+    for ipynb in sorted(folder.glob("*.ipynb")):  # a folder written before the manifest
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            team = json.loads(ipynb.read_text())["metadata"]["papermill"]["parameters"]["team"]
+            html_path = ipynb.with_suffix(".html")
+            results.append(
+                {
+                    "team": str(team),
+                    "slug": ipynb.stem,
+                    "status": "ok" if html_path.exists() else "failed",
+                    "error": None if html_path.exists() else "failed in an earlier run",
+                    "ipynb": ipynb.name,
+                    "html": html_path.name if html_path.exists() else None,
+                }
+            )
+    return results
+
+
+def _carry_over(previous: Path, out: Path, *, rebuilt: Sequence[str]) -> list[dict[str, Any]]:
+    """Copy the reports of teams not being rebuilt from ``previous`` into ``out``."""
+    kept = []
+    for result in _previous_results(previous):
+        if result.get("team") in rebuilt:
+            continue
+        slug = str(result.get("slug") or "")
+        if not slug or not (previous / f"{slug}.ipynb").exists():
+            continue
+        for name in (f"{slug}.ipynb", f"{slug}.html", f"{slug}.summary.json"):
+            if (previous / name).exists():
+                shutil.copy2(previous / name, out / name)
+        log = previous / "_logs" / f"{slug}.log"
+        if log.exists():
+            (out / "_logs").mkdir(exist_ok=True)
+            shutil.copy2(log, out / "_logs" / log.name)
+        summary = out / f"{slug}.summary.json"
+        entry = {k: v for k, v in result.items() if k != "summary"}
+        if entry.get("status") == "ok" and summary.exists():
+            with contextlib.suppress(ValueError):
+                entry["summary"] = json.loads(summary.read_text())
+        kept.append({**entry, "kept": True})
+    return kept
+
+
+# --- entry points ---------------------------------------------------------------------
+#: the parameters every team template declares (checked before any team runs)
+BASE_PARAMETERS: dict[str, object] = {
+    "metrics_dir": "",
+    "team": "",
+    "quarter": "",
+    "as_of": "",
+    "tz": "UTC",
+    "summary_path": "",
+}
+
+
+def _read_run(metrics_dir: Path) -> dict[str, Any]:
+    run_file = Path(metrics_dir) / "run.json"
+    if not run_file.exists():
+        raise BadInputError("not a metrics directory (run.json missing)", file=metrics_dir)
+    try:
+        return dict(json.loads(run_file.read_text()))
+    except ValueError:
+        raise BadInputError("unreadable run.json", file=run_file) from None
+
+
 def run_reports(
     data_dir: Path | None,
     *,
@@ -384,12 +526,13 @@ def run_reports(
 ) -> int:
     """Build every team's quarterly report; return the exit status (0 ok, 1 a team failed).
 
-    Metrics are computed once into ``out_dir/<label>/_metrics`` (unless ``metrics_dir``
-    points at an existing run) and shared by every team notebook. Each team runs in its
-    own process and kernel (``jobs`` workers, default the CPU count) and produces
-    ``<slug>.ipynb``, ``<slug>.html`` (no code) and ``<slug>.summary.json``;
-    ``index.html`` links them all. Bad input (unknown team, unknown notebook
-    parameter, missing metrics) raises :class:`BadInputError` before any team runs.
+    The ``report`` command (module docstring): one run at a time per ``out_dir``; the
+    quarter folder ``out_dir/<label>`` is built beside the old one and swapped in only
+    when complete. Metrics are computed once into its ``_metrics`` (unless
+    ``metrics_dir`` points at an existing run), then :func:`render_reports` renders.
+    Bad input (unknown team, unknown notebook parameter, missing metrics, a foreign
+    ``out_dir``, a run already writing it) raises :class:`BadInputError` before any
+    team runs.
 
     Examples
     --------
@@ -403,49 +546,124 @@ def run_reports(
     if data_dir is None and metrics_dir is None:
         raise BadInputError("report: give a data directory or an existing metrics directory")
     nb = read_template(template)
-    out = Path(out_dir) / period.label
-    options = dict(metrics_options or {})
+    check_parameters(nb, BASE_PARAMETERS, name=f"notebook template {template!r}")
+    if metrics_dir is not None:
+        _read_run(Path(metrics_dir))
+    root = check_output_dir(out_dir, kind="reports")
+    final = root / period.label
+    with output_lock(root), _sigterm_exits():
+        check_output_dir(root, kind="reports")  # again, now that no one else writes it
+        root.mkdir(parents=True, exist_ok=True)
+        write_marker(root)
+        remove_stale(final)
+        stage = staging_dir(final)
+        try:
+            if metrics_dir is None:
+                metrics_path = compute_metrics(
+                    Path(data_dir),  # type: ignore[arg-type]
+                    stage / "_metrics",
+                    period=period,
+                    options=metrics_options,
+                    progress=progress,
+                )
+            else:
+                metrics_path = Path(metrics_dir)
+            status = render_reports(
+                metrics_path,
+                stage,
+                period=period,
+                teams=teams,
+                jobs=jobs,
+                template=nb,
+                options=metrics_options,
+                previous=final if teams and final.is_dir() else None,
+                shown_as=final,
+                progress=progress,
+                kernel_name=kernel_name,
+                execution_timeout=execution_timeout,
+            )
+            write_marker(stage)
+            swap_into_place(stage, final)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+    if progress:
+        _log.info("reports written to %s", final / "index.html")
+    return status
 
-    base_params = {
-        "metrics_dir": "",
-        "team": "",
-        "quarter": period.label,
-        "as_of": "",
-        "tz": "UTC",
-        "summary_path": "",
-    }
-    check_parameters(nb, base_params, name=f"notebook template {template!r}")
 
-    if metrics_dir is None:
-        from analysis.pipeline import run_metrics  # lazy: computed once, here
+def compute_metrics(
+    data_dir: Path,
+    out: Path,
+    *,
+    period: Period,
+    options: Mapping[str, object] | None = None,
+    progress: bool = True,
+) -> Path:
+    """The metrics step of ``report``: ``run_metrics`` into ``out``; return ``out``."""
+    from analysis.pipeline import run_metrics  # lazy: computed once, here
 
-        metrics_path = out / "_metrics"
-        assert data_dir is not None
-        options.setdefault("progress", progress)
-        run = run_metrics(Path(data_dir), metrics_path, period=period, **options)
-    else:
-        metrics_path = Path(metrics_dir)
-        run_file = metrics_path / "run.json"
-        if not run_file.exists():
-            raise BadInputError("not a metrics directory (run.json missing)", file=metrics_path)
-        run = json.loads(run_file.read_text())
+    kwargs = dict(options or {})
+    kwargs.setdefault("progress", progress)
+    run_metrics(Path(data_dir), out, period=period, **kwargs)
+    for litter in (out.parent / f".{out.name}.lock", out.parent / f".{out.name}.lock.json"):
+        litter.unlink(missing_ok=True)  # the report's own lock covers this folder
+    return out
+
+
+def render_reports(
+    metrics_dir: Path,
+    out: Path,
+    *,
+    period: Period | None = None,
+    teams: Sequence[str] | None = None,
+    jobs: int | None = None,
+    template: Any = "team_quarterly",
+    options: Mapping[str, object] | None = None,
+    previous: Path | None = None,
+    shown_as: Path | None = None,
+    progress: bool = True,
+    kernel_name: str = "python3",
+    execution_timeout: int = 600,
+) -> int:
+    """Render the team reports of a metrics run into the folder ``out``; return the status.
+
+    Only renders: the metrics are read from ``metrics_dir`` (never computed). Each team
+    runs in its own process and kernel (``jobs`` workers, default the CPU count) and
+    produces ``<slug>.ipynb``, ``<slug>.html`` (no code) and ``<slug>.summary.json``;
+    ``index.html`` links them all and ``reports.json`` records each team's result.
+    With ``previous`` (a ``--team`` rerun) the other teams' reports are copied over from
+    that folder. A disk-full or permission error raises :class:`OSError`. ``options``
+    are the metric options (``tz`` is the fallback time zone); ``shown_as`` is the folder
+    named in messages (where ``out`` will be moved).
+    """
+    if jobs is not None and jobs < 1:
+        raise BadInputError(f"--jobs must be at least 1, got {jobs}")
+    nb = read_template(template) if isinstance(template, str | Path) else template
+    check_parameters(nb, BASE_PARAMETERS, name="notebook template")
+    metrics_path = Path(metrics_dir)
+    run = _read_run(metrics_path)
+    label = period.label if period else str((run.get("period") or {}).get("label", ""))
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-
-    chosen = _select_teams(_teams_of(metrics_path, run), teams)
+    options = dict(options or {})
+    known = _teams_of(metrics_path, run)
+    chosen = _select_teams(known, teams)
     if not chosen:
         raise BadInputError("no teams to report on (reps has no team)", file=metrics_path)
-    slugs = _slugs(chosen)
+    slugs = team_slugs(known)
+    kept = _carry_over(previous, out, rebuilt=chosen) if previous is not None else []
 
     tasks = []
     for team in chosen:
         slug = slugs[team]
         summary = out / f"{slug}.summary.json"
-        for stale in (summary, out / f"{slug}.html"):
+        for stale in (summary, out / f"{slug}.html", out / f"{slug}.ipynb"):
             stale.unlink(missing_ok=True)
         params = {
-            **base_params,
+            **BASE_PARAMETERS,
             "metrics_dir": str(metrics_path.resolve()),
             "team": team,
+            "quarter": label,
             "as_of": str(run.get("as_of") or ""),
             "tz": str(run.get("tz") or options.get("tz") or "UTC"),
             "summary_path": str(summary.resolve()),
@@ -454,7 +672,7 @@ def run_reports(
             {
                 "team": team,
                 "slug": slug,
-                "label": period.label,
+                "label": label,
                 "nb": nb,
                 "parameters": params,
                 "ipynb": str(out / f"{slug}.ipynb"),
@@ -465,6 +683,33 @@ def run_reports(
             }
         )
 
+    results = _run_pool(tasks, jobs=jobs, label=label, progress=progress)
+    for r in results:
+        if r.get("os_errno"):
+            raise OSError(r["os_errno"], os.strerror(r["os_errno"]), str(out / r["ipynb"]))
+        summary = out / f"{r['slug']}.summary.json"
+        if r["status"] == "ok" and summary.exists():
+            r["summary"] = json.loads(summary.read_text())
+    everything = kept + results
+    write_index(out, everything, run=run, label=label)
+    manifest = {
+        "label": label,
+        "results": [{k: v for k, v in r.items() if k != "summary"} for r in everything],
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    failed = sorted((r for r in results if r["status"] != "ok"), key=lambda r: r["team"])
+    for r in failed:
+        where = (shown_as or out) / r["ipynb"]
+        _log.error("report failed for team %s: %s (see %s)", r["team"], r["error"], where)
+    if progress:
+        _log.info("%d/%d team reports ok", len(results) - len(failed), len(results))
+    return 1 if failed else 0
+
+
+def _run_pool(
+    tasks: Sequence[dict[str, Any]], *, jobs: int | None, label: str, progress: bool
+) -> list[dict[str, Any]]:
+    """Run the team tasks in a process pool whose workers die with this process."""
     # Import the heavy modules once here: forked workers inherit them instead of
     # re-importing (the kernel still starts fresh per team).
     import nbconvert  # noqa: F401
@@ -474,11 +719,15 @@ def run_reports(
     results: list[dict[str, Any]] = []
     method = "fork" if sys.platform == "linux" else "spawn"
     ctx = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)
+    )
+    finished = False
+    try:
         # with fork every worker starts at the first submit, before any thread of ours
         futures = {pool.submit(_run_team, task): task for task in tasks}
         bar = log_progress(
-            total=len(tasks), desc=f"team reports {period.label}", unit="team", enabled=progress
+            total=len(tasks), desc=f"team reports {label}", unit="team", enabled=progress
         )
         for future in as_completed(futures):
             task = futures[future]
@@ -493,18 +742,15 @@ def run_reports(
                     "ipynb": Path(task["ipynb"]).name,
                     "html": None,
                 }
-            summary = out / f"{task['slug']}.summary.json"
-            if result["status"] == "ok" and summary.exists():
-                result["summary"] = json.loads(summary.read_text())
             results.append(result)
             bar.set_postfix_str(f"{task['team']}: {result['status']}")
             bar.update()
         bar.close()
-
-    index = write_index(out, results, run=run, label=period.label)
-    failed = sorted((r for r in results if r["status"] != "ok"), key=lambda r: r["team"])
-    for r in failed:
-        _log.error("report failed for team %s: %s (see %s)", r["team"], r["error"], out / r["ipynb"])
-    if progress:
-        _log.info("%d/%d team reports ok: %s", len(results) - len(failed), len(results), index)
-    return 1 if failed else 0
+        finished = True
+    finally:
+        if not finished:  # interrupted: stop the workers now, do not wait for them
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                with contextlib.suppress(Exception):
+                    process.kill()
+        pool.shutdown(wait=finished, cancel_futures=not finished)
+    return results
