@@ -13,8 +13,8 @@ activity subjects freely, and never escape anything themselves):
   links or images from the data). Section builders therefore never use raw HTML
   or markdown links.
 * pandas ``Styler`` tables: cells, headers and the caption are HTML-escaped.
-* polars and pandas frames escape themselves; great_tables objects escape
-  their cells themselves.
+* polars and pandas frames escape themselves; great_tables objects and the
+  report ``tables.Table`` (rendered by great_tables) escape their cells themselves.
 * anything else is shown as plain text.
 """
 
@@ -100,8 +100,10 @@ def _self_escaping(item: Any) -> bool:
     import pandas as pd
     import polars as pl
 
+    from analysis.reports.tables import Table  # renders through great_tables, which escapes
+
     module = type(item).__module__ or ""
-    return isinstance(item, pd.DataFrame | pd.Series | pl.DataFrame | pl.Series) or (
+    return isinstance(item, pd.DataFrame | pd.Series | pl.DataFrame | pl.Series | Table) or (
         module.split(".")[0] == "great_tables"
     )
 
