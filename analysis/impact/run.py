@@ -188,7 +188,7 @@ def impact_tables(
                 stacks.append(panel)
             panel = pl.concat(stacks) if stacks else None
             rows.append(_impact_row(change_id, metric, panel, alpha=alpha, weekly=weekly))
-    impact = pl.DataFrame(rows, schema=_IMPACT_SCHEMA, orient="row")
+    impact = pl.DataFrame(rows, schema=IMPACT_SCHEMA, orient="row")
     weekly_frame = (
         pl.concat(weekly)
         if weekly
@@ -199,7 +199,7 @@ def impact_tables(
     return impact, weekly_frame.select(WEEKLY_COLUMNS).sort("change_id", "metric", "week")
 
 
-_IMPACT_SCHEMA = {
+IMPACT_SCHEMA = {
     "change_id": pl.String,
     "metric": pl.String,
     "treated_before": pl.Float64,

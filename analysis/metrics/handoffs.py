@@ -37,7 +37,23 @@ from analysis.metrics._common import in_window, period_bounds
 from analysis.metrics.stats import km_cumulative_share
 from analysis.periods import Period
 
-__all__ = ["handoff_summary", "handoffs"]
+#: Columns of ``handoff_summary`` as produced here (the registry adds the trust columns).
+HANDOFF_SUMMARY_SCHEMA = {
+    "level": pl.String,
+    "team": pl.String,
+    "bdr_id": pl.String,
+    "meetings": pl.Int64,
+    "touched": pl.Int64,
+    "median_latency_hours": pl.Float64,
+    "n_decided": pl.Int64,
+    "n_within_24h": pl.Int64,
+    "share_within_24h": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "n_censored": pl.Int64,
+}
+
+__all__ = ["HANDOFF_SUMMARY_SCHEMA", "handoff_summary", "handoffs"]
 
 _TS = pl.Datetime("us", "UTC")
 
@@ -242,20 +258,7 @@ def handoff_summary(
                     "ci_high": km["high"],
                 }
             )
-    schema = {
-        "level": pl.String,
-        "team": pl.String,
-        "bdr_id": pl.String,
-        "meetings": pl.Int64,
-        "touched": pl.Int64,
-        "median_latency_hours": pl.Float64,
-        "n_decided": pl.Int64,
-        "n_within_24h": pl.Int64,
-        "share_within_24h": pl.Float64,
-        "ci_low": pl.Float64,
-        "ci_high": pl.Float64,
-        "n_censored": pl.Int64,
-    }
+    schema = HANDOFF_SUMMARY_SCHEMA
     return (
         pl.DataFrame(rows, schema=schema, orient="row" if not rows else None)
         .select(list(schema))

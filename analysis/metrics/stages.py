@@ -390,7 +390,7 @@ def _duration_rows(cells: pl.DataFrame, *, quantile: float, alpha: float) -> lis
     return rows
 
 
-_DURATION_SCHEMA = {
+DURATION_SCHEMA = {
     "team": pl.String,
     "stage": pl.String,
     "stage_rank": pl.Int64,
@@ -432,7 +432,7 @@ def stage_durations(
         how="vertical_relaxed",
     )
     rows = _duration_rows(both, quantile=stall_quantile, alpha=alpha)
-    table = pl.DataFrame(rows, schema=_DURATION_SCHEMA)
+    table = pl.DataFrame(rows, schema=DURATION_SCHEMA)
     if stall_quantile != 0.8:
         p80 = _duration_rows(both, quantile=0.8, alpha=alpha)
         table = table.with_columns(pl.Series("p80_days", [r["quantile_days"] for r in p80]))
