@@ -156,7 +156,8 @@ def team_trend(
                 .join(weeks, on=["rep_id", "current"], how="left")
                 .rename({"weeks": "den"})
             )
-        per_rep = per_rep.join(reps, on="rep_id", how="inner")
+        # group_by order is arbitrary: sort so the fit (and its last digits) repeat exactly
+        per_rep = per_rep.join(reps, on="rep_id", how="inner").sort("rep_id", "current")
         for team in sorted(per_rep["team"].unique().to_list()):
             mine = per_rep.filter(pl.col("team") == team)
             sums = {

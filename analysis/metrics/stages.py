@@ -364,9 +364,9 @@ def _duration_rows(cells: pl.DataFrame, *, quantile: float, alpha: float) -> lis
     """One KM fit per (team, stage) over the spells' durations (statsmodels' standard
     errors are only right without frequency weights, so the spells are not pre-counted)."""
     rows = []
-    for (team, stage, stage_rank), cell in cells.sort("team", "stage_rank").group_by(
-        "team", "stage", "stage_rank", maintain_order=True
-    ):
+    for (team, stage, stage_rank), cell in cells.sort(
+        "team", "stage_rank", "stage", "days", "exited"
+    ).group_by("team", "stage", "stage_rank", maintain_order=True):
         days = cell["days"].to_numpy()
         ex = cell["exited"].cast(pl.Int8).to_numpy()
         km = km_summary(days, ex, quantile=quantile, alpha=alpha)
@@ -461,9 +461,9 @@ def stage_survival(spell_table: pl.LazyFrame, *, max_points: int = 120) -> pl.Da
         how="vertical_relaxed",
     )
     parts = []
-    for (team, stage, stage_rank), cell in both.sort("team", "stage_rank").group_by(
-        "team", "stage", "stage_rank", maintain_order=True
-    ):
+    for (team, stage, stage_rank), cell in both.sort(
+        "team", "stage_rank", "stage", "days", "exited"
+    ).group_by("team", "stage", "stage_rank", maintain_order=True):
         exited = cell["exited"].cast(pl.Int8).to_numpy()
         if not exited.any():
             continue
