@@ -316,6 +316,7 @@ def spells(
             "outcome",
             "is_current",
         )
+        .sort("opportunity_id", "entered_at", "stage")  # joins leave row order arbitrary
     )
 
 
