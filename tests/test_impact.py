@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from html_checks import page_loads
 
 from analysis.canonical.validate import validate_dataset, write_validation
 from analysis.cli import main
@@ -186,3 +187,8 @@ def test_impact_report_per_change_through_papermill(tmp_path: Path) -> None:
     assert "&lt;b&gt;AI&lt;/b&gt; &amp; co" in page and "<b>AI</b>" not in page
     assert "meetings booked per BDR-week" in page and "data:image/png" in page
     assert 'href="rollout.html"' in (reports / "impact" / "index.html").read_text()
+    for html in sorted((reports / "impact").glob("*.html")):  # offline-safe pages
+        loads = page_loads(html.read_text())
+        assert loads.external == [] and loads.scripts == 0, html.name
+        assert all(src.startswith("data:image/png;base64,") for src in loads.images)
+    assert page_loads(page).images and page_loads(page).tables >= 1
