@@ -323,7 +323,10 @@ def _fmt_pct(x: Any) -> str:
 def write_index(
     out: Path, results: Sequence[Mapping[str, Any]], *, run: Mapping[str, Any], label: str
 ) -> Path:
-    """Write ``index.html`` linking every team with its status and key figures."""
+    """Write ``index.html`` linking every team with its status and key figures, and the
+    change-impact reports beside the quarter folder (``../impact/``), if any."""
+    from analysis.reports.links import impact_section
+
     rows = []
     for r in sorted(results, key=lambda r: str(r["team"]).lower()):
         s: Mapping[str, Any] = r.get("summary") or {}
@@ -402,6 +405,7 @@ Thresholds (heuristics): {thr or "—"}.</p>
 </tbody></table>
 <p class="muted">— means no evidence (never zero). Each report opens with its data-trust
 summary; figures on untrusted data carry a ⚠ warning.</p>
+{impact_section(Path(out).parent)}
 </body></html>
 """
     path = out / "index.html"
