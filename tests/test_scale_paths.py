@@ -80,7 +80,9 @@ def test_partitioned_decisions_equal_the_single_plan(tmp_path: Path, rows_per_pa
 def test_partitioned_decisions_with_nothing_in_the_period(tmp_path: Path) -> None:
     acts = _activities().with_columns(pl.col("occurred_at").dt.offset_by("-1y"))
     path = tmp_path / "decisions.parquet"
-    n = write_decisions(acts, REPS.lazy(), path, taxonomy=load_taxonomy(), period=Q3, rows_per_part=2)
+    n = write_decisions(
+        acts, REPS.lazy(), path, taxonomy=load_taxonomy(), period=Q3, rows_per_part=2
+    )
     assert n == 0
     assert pl.read_parquet(path).columns[:4] == ["activity_id", "rep_id", "team", "role"]
 
