@@ -86,8 +86,8 @@ class TablePlan:
         Collects only the *bad or suspect* rows (row-level failures and duplicate
         candidates: normally a tiny fraction), settles duplicates among them in
         memory, and returns plans that stream the big table through a row-number filter.
-        This is the validation edge: it reads the input once for the flags and once
-        per output.
+        This is the validation edge: it reads the key once, every column once for the
+        suspects, and the clean plan reads the input again wherever it is consumed.
         """
         if self.resolved is not None:
             return self.resolved
@@ -125,9 +125,10 @@ class TablePlan:
         clean = self.rows.filter(~pl.col(_ROW).is_in(bad_rows)).select(
             pl.col(_PARSED + name).alias(name) for name in self.columns
         )
+        # The suspects already hold the raw values: no second pass over the input.
         quarantine = (
-            self.raw.frame.with_row_index(_ROW)
-            .filter(pl.col(_ROW).is_in(bad_rows))
+            suspect.lazy()
+            .select(_ROW, *raw_cols)
             .join(bad.lazy(), on=_ROW, how="inner")
             .sort(_ROW)
             .select(*raw_cols, "reason", "reason_column", (pl.col(_ROW) + 1).alias("source_row"))

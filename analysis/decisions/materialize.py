@@ -54,6 +54,9 @@ _log = get_logger(__name__)
 #: Activities per rep partition: about 0.2 GB of working memory per million rows, so
 #: a partition stays near 1.2 GiB (benchmarks/README.md has the measurements).
 ROWS_PER_PART = 6_000_000
+#: zstd level of the decisions file: level 1 encodes 15M rows in ~20% less CPU than the
+#: default (3) for a ~10% larger file (benchmarks/README.md).
+ZSTD_LEVEL = 1
 
 
 def rep_partitions(counts: pl.DataFrame, *, rows_per_part: int) -> list[tuple[int, int]]:
@@ -124,7 +127,7 @@ def write_decisions(
         # rows is in memory: order_decisions reads it three times for free
         table = order_decisions(rows.lazy(), keyed.lazy(), shapes.lazy(), layout=layout).collect()
         del rows
-        table.write_parquet(path, row_group_size=1_000_000)
+        table.write_parquet(path, compression_level=ZSTD_LEVEL, row_group_size=1_000_000)
         return table.height
     return _write_parts(
         activities, keyed, shapes, path, parts=parts, layout=layout, taxonomy=taxonomy
@@ -170,7 +173,9 @@ def _write_parts(
             )
             del rows
             if writer is None:
-                writer = pq.ParquetWriter(path, table.schema, compression="zstd")
+                writer = pq.ParquetWriter(
+                    path, table.schema, compression="zstd", compression_level=ZSTD_LEVEL
+                )
             writer.write_table(table, row_group_size=1_000_000)
             written += table.num_rows
             del table
