@@ -46,14 +46,19 @@ Convention: ``threshold_estimate = t`` is the **last decision before the drop**
 
 Intervals (``ci_method``)
 -------------------------
-``rep_bootstrap`` (default, with at least ``min_boot_reps`` reps): reps are resampled with
-replacement ``n_boot`` times, the whole search is redone on each resample and the
-percentile intervals of the threshold and of the slope are reported; the slope's is widened
-about the estimate by ``sqrt(R / (R - 1)) * t_(R-1) / z`` because a percentile interval over
-few reps is too narrow (both calibrated by simulation in
-``benchmarks/calibration/fatigue.py``; ``docs/calibration_fatigue.md``).
-``profile_wald`` (fewer reps, or ``ci_method="profile"``): the profile set of thresholds
-whose statistic is within ``chi2_1(1 - alpha)`` of the best, and a Wald slope interval.
+``ci_method`` names the threshold's interval. ``rep_bootstrap`` (default, with at least
+``min_boot_reps`` reps): reps are resampled with replacement ``n_boot`` times, the whole
+search is redone on each resample and the percentile interval of the threshold is
+reported. ``profile_wald`` (fewer reps, or ``ci_method="profile"``): the profile set of
+thresholds whose statistic is within ``chi2_1(1 - alpha)`` of the best.
+
+The slope's interval is ``slope_per_10 +/- z * se`` (normal, ``1 - alpha``). With at least
+``min_boot_reps`` reps ``se`` is the larger of the model (within rep-day) standard error
+and the one clustered by rep: if reps differ in how they tire (some decline, as many
+improve), the between-rep spread widens the interval, so one or two reps cannot make the
+team's verdict. With fewer reps it is the model standard error. Both are computed from the
+per-rep statistics; calibrated by simulation in ``benchmarks/calibration/fatigue.py``
+(``docs/calibration_fatigue.md``).
 
 Fitting on counts
 -----------------
@@ -685,7 +690,7 @@ def _verdict(
         if v_l[0] > 0
         else float("nan")
     )
-    if use_boot and math.isfinite(slope):
+    if n_reps >= min_boot_reps and math.isfinite(slope):
         # reps differ in how they tire: the slope's variance is the larger of the
         # within-rep-day (model) one and the one between reps (clustered by rep)
         slope_se = max(slope_se, _rep_cluster_se(reps, hours=hours, slope=slope))
@@ -821,16 +826,19 @@ def _rep_cluster_se(reps: _Reps, *, hours: list[int], slope: float) -> float:
 
 def _hour_effects(reps: _Reps, *, step: int | None) -> np.ndarray:
     """Clock-hour effects from the verdict's own model: the step at candidate index ``step``
-    (shape ``threshold``) or the smooth quadratic, each with hours, within rep-day.
+    (shape ``threshold``) or the slope on ``s_hour`` (otherwise), each with hours, within
+    rep-day.
 
     Bins and hours together leave a near-collinear direction (within a day the position
     rises with the clock), so the curve takes its hour effects from this one-shape model.
+    (Taking them from the quadratic in ``s`` instead let part of a late-afternoon dip
+    through: the sample's confound team drifted down by ~8 points with a ``none`` verdict.)
     """
     n_small = _H0 + reps.n_hours
     gram = reps.gram[:, :n_small, :n_small].sum(axis=0)
     hours = [h for h in range(_H0, n_small) if gram[h, h] > 1e-9]
     if step is None:
-        cols = [_L, _Q, *hours]
+        cols = [_B, *hours]
         block = gram[np.ix_(cols, cols)]
         rhs = gram[cols, _Y]
     else:
