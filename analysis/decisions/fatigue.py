@@ -52,13 +52,14 @@ search is redone on each resample and the percentile interval of the threshold i
 reported. ``profile_wald`` (fewer reps, or ``ci_method="profile"``): the profile set of
 thresholds whose statistic is within ``chi2_1(1 - alpha)`` of the best.
 
-The slope's interval is ``slope_per_10 +/- z * se`` (normal, ``1 - alpha``). With at least
-``min_boot_reps`` reps ``se`` is the larger of the model (within rep-day) standard error
-and the one clustered by rep: if reps differ in how they tire (some decline, as many
-improve), the between-rep spread widens the interval, so one or two reps cannot make the
-team's verdict. With fewer reps it is the model standard error. Both are computed from the
-per-rep statistics; calibrated by simulation in ``benchmarks/calibration/fatigue.py``
-(``docs/calibration_fatigue.md``).
+The slope's interval is ``slope_per_10 +/- q * se`` (``1 - alpha``). ``se`` is the model
+(within rep-day) standard error and ``q`` the normal quantile, unless, with at least
+``min_boot_reps`` reps, the leave-one-rep-out jackknife standard error is larger: then
+that, with the ``t`` quantile on ``R - 1`` degrees of freedom (``R`` reps). If reps differ
+in how they tire (some decline, as many improve) the spread between reps widens the
+interval, so a few reps cannot make the team's verdict. Both come from the per-rep
+statistics (no resampling); calibrated by simulation in
+``benchmarks/calibration/fatigue.py`` (``docs/calibration_fatigue.md``).
 
 Fitting on counts
 -----------------
@@ -690,12 +691,16 @@ def _verdict(
         if v_l[0] > 0
         else float("nan")
     )
+    # reps may differ in how they tire (some decline, as many improve): where the spread
+    # between reps (leave-one-rep-out jackknife) exceeds the within-rep-day standard error,
+    # it is the standard error, with t quantiles on R - 1 degrees of freedom
+    dist: Any = stats.norm
     if n_reps >= min_boot_reps and math.isfinite(slope):
-        # reps differ in how they tire: the slope's variance is the larger of the
-        # within-rep-day (model) one and the one between reps (clustered by rep)
-        slope_se = max(slope_se, _rep_cluster_se(reps, hours=hours, slope=slope))
-    slope_p = float(2 * stats.norm.sf(abs(slope / slope_se))) if slope_se > 0 else None
-    half = float(stats.norm.ppf(1 - alpha / 2)) * slope_se
+        jack = _rep_jackknife_se(reps, hours=hours)
+        if jack > slope_se:
+            slope_se, dist = jack, stats.t(n_reps - 1)
+    slope_p = float(2 * dist.sf(abs(slope / slope_se))) if slope_se > 0 else None
+    half = float(dist.ppf(1 - alpha / 2)) * slope_se
     s_low, s_high = slope - half, slope + half
     # threshold intervals
     if use_boot:
@@ -793,35 +798,24 @@ def _bootstrap(
     return int(t_low), int(t_high)
 
 
-def _rep_cluster_se(reps: _Reps, *, hours: list[int], slope: float) -> float:
-    """Standard error of ``slope_per_10`` clustered by rep (CR1), from the per-rep Grams.
-
-    A rep's score is ``u' G_r v`` with ``u`` the slope's regressor net of the hours and
-    ``v`` the residual's coefficients ``(1, -slope, -hour effects)``.
-    """
+def _rep_jackknife_se(reps: _Reps, *, hours: list[int]) -> float:
+    """Leave-one-rep-out jackknife standard error of ``slope_per_10`` (from per-rep Grams)."""
     active = reps.n > 0
     n_r = int(active.sum())
-    n_small = _H0 + reps.n_hours
-    gram_r = reps.gram[active][:, :n_small, :n_small]
-    gram = gram_r.sum(axis=0)
     if n_r < 2:
         return float("nan")
-    g_hh = gram[np.ix_(hours, hours)]
-    g_hh = g_hh + 1e-9 * (np.trace(g_hh) + 1.0) * np.eye(len(hours))
-    delta = np.linalg.solve(g_hh, gram[hours, _B]) if hours else np.zeros(0)
-    u = np.zeros(n_small)
-    u[_B] = 1.0
-    u[hours] = -delta
-    bread = float(u @ gram @ u)
-    if bread <= 0:
+    n_small = _H0 + reps.n_hours
+    gram_r = reps.gram[active][:, :n_small, :n_small]
+    cols = [_B, *hours]
+    g = gram_r.sum(axis=0)[None] - gram_r
+    block = g[:, cols][:, :, cols]
+    ridge = 1e-9 * (np.trace(block, axis1=1, axis2=2)[:, None, None] + 1.0)
+    block = block + ridge * np.eye(len(cols))
+    est = np.linalg.solve(block, g[:, cols, _Y][..., None])[:, 0, 0]
+    est = est[np.isfinite(est)]
+    if est.size < 2:
         return float("nan")
-    gamma = np.linalg.solve(g_hh, gram[hours, _Y] - gram[hours, _B] * slope) if hours else []
-    v = np.zeros(n_small)
-    v[_Y] = 1.0
-    v[_B] = -slope
-    v[hours] = -np.asarray(gamma)
-    score = np.einsum("i,rij,j->r", u, gram_r, v)
-    return float(math.sqrt(n_r / (n_r - 1) * np.sum(score**2)) / bread)
+    return float(math.sqrt((est.size - 1) / est.size * np.sum((est - est.mean()) ** 2)))
 
 
 def _hour_effects(reps: _Reps, *, step: int | None) -> np.ndarray:
