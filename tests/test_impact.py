@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import polars as pl
 import pytest
+from html_checks import page_loads
 
 from analysis.canonical.validate import validate_dataset, write_validation
 from analysis.cli import main
@@ -186,3 +188,48 @@ def test_impact_report_per_change_through_papermill(tmp_path: Path) -> None:
     assert "&lt;b&gt;AI&lt;/b&gt; &amp; co" in page and "<b>AI</b>" not in page
     assert "meetings booked per BDR-week" in page and "data:image/png" in page
     assert 'href="rollout.html"' in (reports / "impact" / "index.html").read_text()
+    for html in sorted((reports / "impact").glob("*.html")):  # offline-safe pages
+        loads = page_loads(html.read_text())
+        assert loads.external == [] and loads.scripts == 0, html.name
+        assert all(src.startswith("data:image/png;base64,") for src in loads.images)
+    assert page_loads(page).images and page_loads(page).tables >= 1
+
+
+def _links(page: Path) -> list[str]:
+    return re.findall(r'href="([^"]*)"', page.read_text())
+
+
+def test_quarter_index_and_impact_index_link_each_other(tmp_path: Path) -> None:
+    """``impact --reports R`` beside ``report --out R``: each index links the other,
+    relatively, whichever ran second; names are escaped."""
+    from analysis.outputs import check_output_dir
+    from analysis.reports.runner import write_index
+
+    tables = simulate_rollout(seed=2, n_teams=2, bdrs_per_team=3)
+    tables["changes"] = tables["changes"].with_columns(name=pl.lit("<b>AI</b> & co"))
+    data = _write_tables(tmp_path / "data", tables)
+    reports = tmp_path / "reports"
+    run = {"period": {"start": "2026-07-01", "end": "2026-10-01"}}
+    (reports / "2026Q2").mkdir(parents=True)
+    write_index(reports / "2026Q2", [], run=run, label="2026Q2")
+    (reports / "2026Q2" / "reports.json").write_text("{}")
+    out = ["impact", "--data", str(data), "--out", str(tmp_path / "o"), "--reports", str(reports)]
+    assert main(out) == 0
+    impact_index = reports / "impact" / "index.html"
+    assert "../2026Q2/index.html" in _links(impact_index)  # the quarter written before
+    check_output_dir(reports, kind="reports")  # `report --out reports` still accepts it
+    quarter = reports / "2026Q3"
+    quarter.mkdir()
+    write_index(quarter, [], run=run, label="2026Q3")
+    links = _links(quarter / "index.html")
+    assert "../impact/index.html" in links and "../impact/rollout.html" in links
+    for link in links:  # every relative link resolves to a written page
+        assert (quarter / link).resolve().is_file(), link
+    page = (quarter / "index.html").read_text()
+    assert "&lt;b&gt;AI&lt;/b&gt; &amp; co" in page and "<b>AI</b>" not in page
+    assert page_loads(page).external == []
+    # a quarter index written with no impact reports beside it has no such section
+    lone = tmp_path / "lone" / "2026Q3"
+    lone.mkdir(parents=True)
+    write_index(lone, [], run=run, label="2026Q3")
+    assert "impact" not in (lone / "index.html").read_text().lower()

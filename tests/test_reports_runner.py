@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from html_checks import page_loads
 from reports_fixtures import EMPTY_TEAM, TRUSTED_TEAM, UNTRUSTED_TEAM, write_metrics_fixture
 
 from analysis.errors import BadInputError
@@ -122,6 +123,22 @@ def test_html_has_no_code_and_embeds_figures(run: dict[str, Any]) -> None:
     assert "As of 2026-10-02 08:30 UTC" in html
 
 
+def test_every_page_is_self_contained(run: dict[str, Any]) -> None:
+    """Offline-safe and CSP-friendly: no page loads a script, style sheet or image from
+    elsewhere (nbconvert's default page pulls require.js and MathJax from a CDN), and
+    the pages still show their tables and embedded figures."""
+    pages = sorted(run["out"].glob("*.html"))
+    assert {p.name for p in pages} >= {"index.html", "mid-market-west.html", "smb-north.html"}
+    for page in pages:
+        loads = page_loads(page.read_text())
+        assert loads.external == [], page.name
+        assert loads.scripts == 0, page.name
+        assert all(src.startswith("data:image/png;base64,") for src in loads.images), page.name
+    team = page_loads((run["out"] / "mid-market-west.html").read_text())
+    assert len(team.images) == 7 and team.tables >= 5
+    assert page_loads((run["out"] / "index.html").read_text()).tables == 1
+
+
 def test_team_without_data_gets_a_clear_page(run: dict[str, Any]) -> None:
     html = (run["out"] / "smb-north.html").read_text()
     assert "No data for this team this quarter" in html
@@ -182,6 +199,8 @@ def test_notebook_to_html_drops_code_and_stderr(tmp_path: Path) -> None:
     html = notebook_to_html(path, tmp_path / "n.html").read_text()
     assert "visible" in html and "Title" in html
     assert "secret_code" not in html and "noisy warning" not in html and "hidden output" not in html
+    loads = page_loads(html)
+    assert loads.external == [] and loads.scripts == 0 and "cdnjs" not in html
 
 
 def test_html_states_the_automatable_share_of_team_summary(run: dict[str, Any]) -> None:

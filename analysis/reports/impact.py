@@ -1,8 +1,9 @@
 """The impact report: one parameterized notebook per change (``notebooks/impact.py``).
 
 ``decision-stack impact --reports DIR`` runs it through papermill for every change into
-``DIR/impact/<change-slug>.html`` and writes ``DIR/impact/index.html`` linking them.
-Every value from the data is escaped.
+``DIR/impact/<change-slug>.html`` and writes ``DIR/impact/index.html`` linking them (and
+the quarter reports in ``DIR``) and the ``DIR/impact/impact.json`` manifest that the
+quarter index reads (:mod:`analysis.reports.links`). Every value from the data is escaped.
 """
 
 from __future__ import annotations
@@ -141,32 +142,43 @@ def render_impact_reports(impact_dir: str | Path, reports_dir: str | Path) -> in
 
     import papermill as pm
 
-    from analysis.impact.run import change_slug
+    from analysis.reports.links import quarter_section, write_impact_manifest
     from analysis.reports.runner import check_parameters, notebook_to_html, read_template
+    from analysis.reports.slugs import team_slugs
 
     os.environ.setdefault("MPLBACKEND", "Agg")
     out = Path(reports_dir) / "impact"
     out.mkdir(parents=True, exist_ok=True)
     changes = pl.read_parquet(Path(impact_dir) / "impact_changes.parquet")
+    # unique, short and never ``index`` (the index page), like the team pages
+    slugs = team_slugs(changes["change_id"].to_list())
     nb = read_template("impact")
-    links, failed = [], 0
+    links, entries, failed = [], [], 0
     for c in changes.iter_rows(named=True):
         params = {"impact_dir": str(Path(impact_dir).resolve()), "change_id": c["change_id"]}
         check_parameters(nb, params, name="impact")
-        slug = change_slug(c["change_id"])
+        slug = slugs[c["change_id"]]
         ipynb = out / f"{slug}.ipynb"
+        entry = {"change_id": c["change_id"], "name": str(c["name"]), "html": None}
         try:
             pm.execute_notebook(nb, str(ipynb), parameters=params, progress_bar=False)
             notebook_to_html(ipynb, out / f"{slug}.html", title=str(c["name"]))
             status = f'<a href="{html.escape(slug)}.html">{html.escape(str(c["name"]))}</a>'
+            entry.update(html=f"{slug}.html", status="ok")
         except Exception as err:  # one failed change does not stop the others
             failed += 1
             _log.warning("impact report for %s failed: %s", c["change_id"], err)
             status = f"{html.escape(str(c['name']))}: failed"
+            entry.update(status="failed")
         links.append(f"<li>{status}</li>")
+        entries.append(entry)
+    write_impact_manifest(out, entries)
     (out / "index.html").write_text(
         "<!doctype html><meta charset='utf-8'><title>Change impact</title>"
-        "<h1>Did the changes help?</h1><ul>" + "".join(links) + "</ul>",
+        "<h1>Did the changes help?</h1><ul>"
+        + "".join(links)
+        + "</ul>"
+        + quarter_section(Path(reports_dir)),
         encoding="utf-8",
     )
     return 1 if failed else 0

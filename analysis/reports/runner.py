@@ -127,13 +127,28 @@ def check_parameters(nb: Any, parameters: Mapping[str, object], *, name: str = "
 
 
 # --- HTML -----------------------------------------------------------------------------
-def notebook_to_html(ipynb: Path, html_path: Path, *, title: str | None = None) -> Path:
-    """Export an executed notebook to HTML without code, prompts or stderr noise.
+#: nbconvert's ``lab`` page without the scripts it loads from a CDN (require.js, MathJax,
+#: Mermaid, the widget manager): a report opens offline, under a strict CSP, and reaches
+#: no third party. The reports hold no math, diagrams or widgets; CSS is inlined.
+OFFLINE_TEMPLATE = "decision_stack_offline.html.j2"
+_OFFLINE_TEMPLATE_TEXT = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
 
-    Figures stay embedded as base64 PNG. Cells tagged ``remove-cell`` are dropped,
-    ``remove-input`` cells keep only their output.
+
+def notebook_to_html(ipynb: Path, html_path: Path, *, title: str | None = None) -> Path:
+    """Export an executed notebook to one self-contained HTML page, without code,
+    prompts or stderr noise.
+
+    Figures stay embedded as base64 PNG and the CSS is inlined; no script or style
+    sheet is loaded from elsewhere (:data:`OFFLINE_TEMPLATE`). Cells tagged
+    ``remove-cell`` are dropped, ``remove-input`` cells keep only their output.
     """
     import nbformat
+    from jinja2 import DictLoader
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
     from traitlets.config import Config
@@ -149,7 +164,12 @@ def notebook_to_html(ipynb: Path, html_path: Path, *, title: str | None = None) 
     config.TagRemovePreprocessor.remove_cell_tags = {"remove-cell", "injected-parameters"}
     config.TagRemovePreprocessor.remove_input_tags = {"remove-input"}
     exporter = HTMLExporter(
-        config=config, exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+        config=config,
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        extra_loaders=[DictLoader({OFFLINE_TEMPLATE: _OFFLINE_TEMPLATE_TEXT})],
+        template_file=OFFLINE_TEMPLATE,
     )
     exporter.register_preprocessor(TagRemovePreprocessor(config=config), enabled=True)
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title or ipynb.stem}})
@@ -303,7 +323,10 @@ def _fmt_pct(x: Any) -> str:
 def write_index(
     out: Path, results: Sequence[Mapping[str, Any]], *, run: Mapping[str, Any], label: str
 ) -> Path:
-    """Write ``index.html`` linking every team with its status and key figures."""
+    """Write ``index.html`` linking every team with its status and key figures, and the
+    change-impact reports beside the quarter folder (``../impact/``), if any."""
+    from analysis.reports.links import impact_section
+
     rows = []
     for r in sorted(results, key=lambda r: str(r["team"]).lower()):
         s: Mapping[str, Any] = r.get("summary") or {}
@@ -382,6 +405,7 @@ Thresholds (heuristics): {thr or "—"}.</p>
 </tbody></table>
 <p class="muted">— means no evidence (never zero). Each report opens with its data-trust
 summary; figures on untrusted data carry a ⚠ warning.</p>
+{impact_section(Path(out).parent)}
 </body></html>
 """
     path = out / "index.html"
