@@ -27,7 +27,7 @@ Examples
 >>> d.columns
 ['team', 'rep_id', 'day', 'seq_in_day', 'local_hour', 'quality']
 >>> sorted(SCENARIOS)[:3]
-['busy_day', 'gradual', 'late_afternoon']
+['busy_day', 'clock_decline', 'gradual']
 """
 
 from __future__ import annotations
