@@ -41,6 +41,17 @@ __all__ = ["CsvCheck", "check_csv", "write_without"]
 _FIELD = r'(?:"(?:[^"]|"")*"|[^",\r\n]*)'
 _RECORD = re.compile(rf"{_FIELD}(?:,{_FIELD})*", re.DOTALL)
 _ONE_FIELD = re.compile(_FIELD, re.DOTALL)
+
+
+def _record_pattern(separator: str) -> re.Pattern[str]:
+    """The RFC 4180 record pattern for a one-character ``separator``."""
+    if separator == ",":
+        return _RECORD
+    sep = re.escape(separator)
+    one = rf'(?:"(?:[^"]|"")*"|[^"{sep}\r\n]*)'
+    return re.compile(rf"{one}(?:{sep}{one})*", re.DOTALL)
+
+
 #: a quoted record may span at most this many lines before it is taken as broken
 MAX_RECORD_LINES = 10_000
 _CHUNK = 1 << 20
@@ -58,13 +69,14 @@ class CsvCheck:
     malformed_records: list[int] = field(default_factory=list)
 
 
-def _fields(text: str) -> int | None:
+def _fields(text: str, separator: str = ",") -> int | None:
     """Number of fields of a record, or None when its quoting is broken."""
     if '"' not in text:
-        return text.count(",") + 1
-    if _RECORD.fullmatch(text) is None:
+        return text.count(separator) + 1
+    if _record_pattern(separator).fullmatch(text) is None:
         return None
-    return len(next(csv.reader(io.StringIO(text, newline=""), strict=True)))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=separator)
+    return len(next(reader))
 
 
 def _lines(path: Path):  # type: ignore[no-untyped-def]
@@ -108,8 +120,18 @@ def _data_offset(path: Path) -> int:
     return head.index(b"\n") + 1
 
 
-def check_csv(path: str | Path, *, fast: bool = True) -> CsvCheck:
+def check_csv(
+    path: str | Path,
+    *,
+    fast: bool = True,
+    separator: str = ",",
+    duplicate_names_ok: bool = False,
+) -> CsvCheck:
     """One pass over ``path``: the header, and every malformed record (module docstring).
+
+    ``separator`` is the one-character field separator (the wrong-delimiter check is
+    made for commas only); ``duplicate_names_ok`` accepts a header naming a column twice
+    (the ingest readers, whose CRM exports may, take the first).
 
     Examples
     --------
@@ -131,11 +153,13 @@ def check_csv(path: str | Path, *, fast: bool = True) -> CsvCheck:
             "(e.g. save it again as CSV) and run again",
             file=path,
         )
-    n = _fields(header_line)
+    if len(separator) != 1 or separator in '"\r\n':
+        raise BadInputError(f"unusable field separator {separator!r}: give one character")
+    n = _fields(header_line, separator)
     if n is None:
         raise BadInputError("the header row's quoting is broken: fix the first line", file=path)
-    header = next(csv.reader([header_line]))
-    if len(header) == 1:
+    header = next(csv.reader([header_line], delimiter=separator))
+    if len(header) == 1 and separator == ",":
         for sep, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
             if sep in header_line:
                 raise BadInputError(
@@ -146,7 +170,7 @@ def check_csv(path: str | Path, *, fast: bool = True) -> CsvCheck:
     seen: dict[str, str] = {}
     for name in header:
         key = name.strip().lower()
-        if key in seen:
+        if key in seen and not duplicate_names_ok:
             raise BadInputError(
                 f"duplicate column name {name!r} (also {seen[key]!r}; names are matched "
                 "case-insensitively): rename or drop one of them",
@@ -154,7 +178,7 @@ def check_csv(path: str | Path, *, fast: bool = True) -> CsvCheck:
             )
         seen[key] = name
     if fast:
-        ok, records = _well_formed(path, n, _data_offset(path))
+        ok, records = _well_formed(path, n, _data_offset(path), separator=separator)
         if ok:
             return CsvCheck(header=header, records=records)
     result = CsvCheck(header=header)
@@ -187,7 +211,7 @@ def check_csv(path: str | Path, *, fast: bool = True) -> CsvCheck:
             odd ^= more[1].count('"') % 2 == 1
         if len(parts) > 1:
             text = "\n".join(t for _, t in parts)
-        count = _fields(text)
+        count = _fields(text, separator)
         result.records += 1
         if count == n:
             continue
@@ -202,7 +226,7 @@ def check_csv(path: str | Path, *, fast: bool = True) -> CsvCheck:
 _SCAN_CHUNK = 1 << 25
 
 
-def _well_formed(path: Path, fields: int, start: int) -> tuple[bool, int]:
+def _well_formed(path: Path, fields: int, start: int, *, separator: str = ",") -> tuple[bool, int]:
     """Vectorised pass (numpy, 32 MiB at a time) over the data after the header.
 
     True when every record has ``fields`` fields and every quote sits where RFC 4180
@@ -212,7 +236,9 @@ def _well_formed(path: Path, fields: int, start: int) -> tuple[bool, int]:
     """
     import numpy as np
 
-    comma, quote, newline, cr = 44, 34, 10, 13
+    comma, quote, newline, cr = ord(separator), 34, 10, 13
+    if comma > 127:  # a multi-byte separator: the exact pass decides
+        return False, 0
     parity = 0  # inside a quoted field at the chunk start
     seps_open = 0  # separators in the record still open at the chunk start
     length_open = 0  # bytes of that record so far
@@ -292,14 +318,14 @@ def _cleanup(folder: str) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def write_without(path: str | Path, check: CsvCheck) -> Path:
+def write_without(path: str | Path, check: CsvCheck, *, separator: str = ",") -> Path:
     """A copy of the CSV without its malformed records (a temporary file, removed at exit)."""
     bad = {line for line, _ in check.malformed}
     folder = tempfile.mkdtemp(prefix="decision-stack-csv-")
     atexit.register(_cleanup, folder)
     out = Path(folder) / Path(path).name
     with open(out, "w", encoding="utf-8", newline="") as dest:
-        dest.write(",".join(_quote(h) for h in check.header) + "\n")
+        dest.write(separator.join(_quote(h, separator) for h in check.header) + "\n")
         lines = _lines(Path(path))
         next(lines)
         line_no = 1
@@ -310,5 +336,6 @@ def write_without(path: str | Path, check: CsvCheck) -> Path:
     return out
 
 
-def _quote(name: str) -> str:
-    return f'"{name.replace(chr(34), chr(34) * 2)}"' if any(c in name for c in ',"\n') else name
+def _quote(name: str, separator: str = ",") -> str:
+    special = (separator, '"', "\n", "\r")
+    return f'"{name.replace(chr(34), chr(34) * 2)}"' if any(c in name for c in special) else name

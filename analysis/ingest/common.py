@@ -6,7 +6,10 @@ row accounting and the atomic writer that every source uses.
 
 Every adapter turns its source objects into *annotated* frames: the source
 columns plus ``_source_row`` (1-based data row) and ``_reason`` (null when the
-row maps, else why it cannot become a canonical row). :func:`write_ingest`
+row maps, else why it cannot become a canonical row). A CSV line that does not
+parse (wrong number of fields, broken quoting; :func:`read_csv_text`) is a row of
+null fields with its text in ``_malformed_line`` and its *line number* in
+``_source_row`` (as the canonical reader does), quarantined as ``malformed_row``. :func:`write_ingest`
 then writes the canonical tables, ``quarantine/source_<object>.parquet`` and
 ``ingest.json`` so that, per source object and canonical table,
 ``source_rows == mapped + sum(rejected)``.
@@ -16,7 +19,6 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
-import io
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -25,11 +27,15 @@ from typing import Any
 
 import polars as pl
 
+from analysis.canonical.csv_check import CsvCheck
 from analysis.canonical.schemas import TABLES, polars_schema
 from analysis.errors import BadInputError
 
 ROW = "_source_row"
 REASON = "_reason"
+#: the raw text of a CSV record that did not parse (column present only when one did)
+MALFORMED = "_malformed_line"
+MALFORMED_ROW = "malformed_row"
 #: Canonical columns kept as text in the written tables (closed vocabularies
 #: that the validator checks and quarantines, so dirty values survive to it).
 TEXT_COLUMNS = {("reps", "role"), ("meetings", "status")}
@@ -120,7 +126,7 @@ def normalise_headers(frame: pl.LazyFrame) -> pl.LazyFrame:
     seen: dict[str, int] = {}
     mapping: dict[str, str] = {}
     for name in frame.collect_schema().names():
-        if name in (ROW, REASON):
+        if name in (ROW, REASON, MALFORMED):
             mapping[name] = name
             continue
         key = header_key(name)
@@ -146,7 +152,14 @@ def read_csv_text(path: Path, *, delimiter: str = ",", encoding: str | None = No
 
     The encoding is UTF-8 (a BOM is fine) when the file decodes as UTF-8, else
     Windows-1252 (what Salesforce's Data Export often writes); ``encoding``
-    forces one. UTF-8 files are scanned lazily; others are transcoded in memory.
+    forces one. UTF-8 files are scanned lazily; others are transcoded first.
+
+    Records that do not parse (a wrong number of fields, broken quoting: see
+    :func:`analysis.canonical.csv_check.check_csv`) are not read as data: each becomes a
+    row of null fields after the others, with its text in ``_malformed_line`` and its
+    line number (the header is line 1) as ``_source_row``; :func:`footer_reason` calls it
+    ``malformed_row``. The other rows keep their data-row number. A file whose shape is
+    unusable (a likely wrong delimiter, CR-only line endings) is a ``BadInputError``.
 
     Examples
     --------
@@ -155,21 +168,32 @@ def read_csv_text(path: Path, *, delimiter: str = ",", encoding: str | None = No
     >>> _ = p.write_bytes('"Id","Name"\\n"1","Jos\\xe9"\\n'.encode("cp1252"))
     >>> read_csv_text(p).collect().row(0)
     (1, '1', 'José')
+    >>> _ = p.write_text('Id,Name\\n1,a\\n2,b,extra\\n3,c\\n')
+    >>> read_csv_text(p).collect().rows()
+    [(1, '1', 'a', None), (3, '3', 'c', None), (3, None, None, '2,b,extra')]
     """
+    from analysis.canonical.csv_check import check_csv, write_without
+
     options: dict[str, Any] = {
         "infer_schema": False,
         "separator": delimiter,
         "truncate_ragged_lines": True,
         "raise_if_empty": False,
     }
+    check = None
     try:
         codec = (encoding or "").lower().replace("_", "-")
-        if codec in ("", "utf-8", "utf8", "utf-8-sig") and (encoding or _is_utf8(path)):
-            frame = pl.scan_csv(path, **options)
-            frame.collect_schema()
-        else:
-            text = path.read_bytes().decode(encoding or "cp1252", errors="replace")
-            frame = pl.read_csv(io.StringIO(text.lstrip("\ufeff")), **options).lazy()
+        source = path
+        if not (codec in ("", "utf-8", "utf8", "utf-8-sig") and (encoding or _is_utf8(path))):
+            source = _transcoded(path, encoding or "cp1252")
+        if _has_header(source):
+            check = _not_footers(
+                check_csv(source, separator=delimiter, duplicate_names_ok=True), delimiter
+            )
+            if check.malformed:
+                source = write_without(source, check, separator=delimiter)
+        frame = pl.scan_csv(source, **options)
+        frame.collect_schema()
     except (pl.exceptions.PolarsError, OSError, LookupError) as err:
         raise BadInputError(
             f"unreadable CSV ({' '.join(str(err).split())[:160]})", file=path
@@ -177,22 +201,91 @@ def read_csv_text(path: Path, *, delimiter: str = ",", encoding: str | None = No
     names = frame.collect_schema().names()
     if names and names[0].startswith("\ufeff"):
         frame = frame.rename({names[0]: names[0].lstrip("\ufeff")})
-    return frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
+        names = frame.collect_schema().names()
+    frame = frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
+    if check is None or not check.malformed:
+        return frame
+    # data-row numbers of the rows read: skip over the malformed records before them
+    shift = pl.Series([r - i for i, r in enumerate(check.malformed_records)], dtype=pl.Int64)
+    frame = frame.with_columns(
+        (pl.col(ROW) + pl.lit(shift).search_sorted(pl.col(ROW), side="right").cast(pl.Int64)),
+        pl.lit(None, pl.String).alias(MALFORMED),
+    )
+    bad = pl.LazyFrame(
+        {
+            ROW: [line for line, _ in check.malformed],
+            **{name: [None] * len(check.malformed) for name in names},
+            MALFORMED: [text for _, text in check.malformed],
+        },
+        schema={ROW: pl.Int64, **{name: pl.String for name in names}, MALFORMED: pl.String},
+    )
+    return pl.concat([frame, bad], how="vertical")
+
+
+def _not_footers(check: CsvCheck, delimiter: str = ",") -> CsvCheck:
+    """``check`` without the short report-footer lines (``"Grand Totals (12 records)"``):
+    those are read as rows and set aside as ``report_footer`` by :func:`footer_reason`."""
+    import csv
+
+    keep = []
+    for i, (_, raw) in enumerate(check.malformed):
+        try:
+            fields = next(csv.reader([raw], delimiter=delimiter))
+        except (csv.Error, StopIteration):
+            fields = []
+        footer = (
+            0 < len(fields) < len(check.header)
+            and re.search(_FOOTER, fields[0]) is not None
+            and not any(f.strip() for f in fields[1:])
+        )
+        if not footer:
+            keep.append(i)
+    return dataclasses.replace(
+        check,
+        malformed=[check.malformed[i] for i in keep],
+        malformed_records=[check.malformed_records[i] for i in keep],
+    )
+
+
+def _has_header(path: Path) -> bool:
+    """Whether the file has a non-blank first line (an empty export reads as no rows)."""
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    return bool(head.split(b"\n", 1)[0].strip(b" \t\r\xef\xbb\xbf"))
+
+
+def _transcoded(path: Path, encoding: str) -> Path:
+    """A UTF-8 copy of a file in ``encoding`` (a temporary file, removed at exit)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    text = path.read_bytes().decode(encoding, errors="replace").lstrip("\ufeff")
+    folder = tempfile.mkdtemp(prefix="decision-stack-csv-")
+    atexit.register(shutil.rmtree, folder, True)
+    out = Path(folder) / path.name
+    out.write_text(text, encoding="utf-8", newline="")
+    return out
 
 
 def footer_reason(columns: Iterable[str]) -> pl.Expr:
-    """``blank_line`` / ``report_footer`` for report-export trailer rows, else null.
+    """``malformed_row`` for a CSV record that did not parse (:func:`read_csv_text`),
+    ``blank_line`` / ``report_footer`` for report-export trailer rows, else null.
 
     A footer row has text only in its first column: ``Grand Totals (12 records)``,
     ``Confidential Information - Do Not Distribute``, ``Copyright (c) ...``.
     """
-    cols = [c for c in columns if c not in (ROW, REASON)]
+    given = list(columns)
+    cols = [c for c in given if c not in (ROW, REASON, MALFORMED)]
+    malformed = pl.col(MALFORMED).is_not_null() if MALFORMED in given else pl.lit(False)
     if not cols:
-        return pl.lit(None, pl.String)
+        return pl.when(malformed).then(pl.lit(MALFORMED_ROW)).otherwise(pl.lit(None, pl.String))
     filled = [text(pl.col(c)).is_not_null() for c in cols]
     rest_empty = pl.all_horizontal([~f for f in filled[1:]]) if len(filled) > 1 else pl.lit(True)
     return (
-        pl.when(~pl.any_horizontal(filled))
+        pl.when(malformed)
+        .then(pl.lit(MALFORMED_ROW))
+        .when(~pl.any_horizontal(filled))
         .then(pl.lit("blank_line"))
         .when(rest_empty & pl.col(cols[0]).str.contains(_FOOTER).fill_null(False))
         .then(pl.lit("report_footer"))
@@ -479,9 +572,16 @@ def write_ingest(
                 entry.setdefault("source_" + obj.unit, total)
                 by_table.setdefault(part.table, []).append(conform(part.rows, part.table))
             entry["tables"] = tables
-            if obj.annotated is not None and obj.source_reasons is not None:
+            reasons = obj.source_reasons
+            annotated_names = (
+                [] if obj.annotated is None else obj.annotated.collect_schema().names()
+            )
+            if reasons is None and MALFORMED in annotated_names:
+                # a lookup read from CSV: its unparseable lines still go to quarantine
+                reasons = pl.when(pl.col(MALFORMED).is_not_null()).then(pl.lit(MALFORMED_ROW))
+            if obj.annotated is not None and reasons is not None:
                 quarantined = (
-                    obj.annotated.with_columns(obj.source_reasons.alias("reason"))
+                    obj.annotated.with_columns(reasons.alias("reason"))
                     .filter(pl.col("reason").is_not_null())
                     .drop(REASON, strict=False)
                 )

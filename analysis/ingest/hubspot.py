@@ -34,6 +34,7 @@ import polars as pl
 
 from analysis.errors import BadInputError
 from analysis.ingest.common import (
+    MALFORMED_ROW,
     REASON,
     ROW,
     IngestPlan,
@@ -57,6 +58,7 @@ from analysis.ingest.common import (
     write_ingest,
 )
 from analysis.ingest.roles import (
+    READ_COLUMNS,
     UNASSIGNED_TEAM,
     apply_roles,
     infer_roles,
@@ -110,6 +112,12 @@ def _kind(path: Path, cols: list[str]) -> str | None:
         if has_field(cols, *keys):
             return kind
     return None
+
+
+def _read_reasons(cols: list[str]) -> list[tuple[pl.Expr, str]]:
+    """CSV lines that did not parse, then blank lines and report footers (``report_footer``)."""
+    footer = footer_reason(cols)
+    return [(footer == MALFORMED_ROW, MALFORMED_ROW), (footer.is_not_null(), "report_footer")]
 
 
 def parse_hs_datetime(expr: pl.Expr, *, tz: str) -> pl.Expr:
@@ -194,10 +202,7 @@ def _activity_rows(
     occurred = parse_hs_datetime(when_raw, tz=tz)
     ann = frame.with_columns(
         first_reason(
-            (
-                footer_reason([c for c in cols if c not in (ROW, "_owner")]).is_not_null(),
-                "report_footer",
-            ),
+            *_read_reasons([c for c in cols if c not in (ROW, "_owner")]),
             (unparseable(when_raw, occurred), "unparseable_activity_date"),
         ).alias(REASON)
     )
@@ -324,10 +329,7 @@ def _deals(frame: pl.LazyFrame, cols: list[str], *, tz: str) -> tuple[pl.LazyFra
     stage = field(cols, "dealstage")
     ann = frame.with_columns(
         first_reason(
-            (
-                footer_reason([c for c in cols if c not in (ROW, "_owner")]).is_not_null(),
-                "report_footer",
-            ),
+            *_read_reasons([c for c in cols if c not in (ROW, "_owner")]),
             (
                 unparseable(field(cols, "createdate", "hscreatedate"), created),
                 "unparseable_create_date",
@@ -452,9 +454,7 @@ def _owners(
         ]
     )
     ann = frame.with_columns(
-        first_reason(
-            (footer_reason([c for c in cols if c != ROW]).is_not_null(), "report_footer")
-        ).alias(REASON)
+        first_reason(*_read_reasons([c for c in cols if c != ROW])).alias(REASON)
     )
     owners = ann.filter(pl.col(REASON).is_null()).select(
         field(cols, "id", "ownerid").alias("rep_id"),
@@ -506,11 +506,15 @@ def _reps(
         else pl.LazyFrame(schema={"rep_id": pl.String})
     )
     if reps_csv is not None:
-        reps = read_reps_csv(Path(reps_csv)).collect()
-        ann = reps.lazy().with_columns(pl.lit(None, pl.String).alias(REASON))
+        ann = read_reps_csv(Path(reps_csv)).collect().lazy()
+        reps = ann.filter(pl.col(REASON).is_null()).drop(READ_COLUMNS, strict=False).collect()
         plan.objects.append(
             SourceObject(
-                "reps_csv", str(reps_csv), ann, parts=[Part("reps_csv", "reps", ann, reps.lazy())]
+                "reps_csv",
+                str(reps_csv),
+                ann,
+                pl.col(REASON),
+                parts=[Part("reps_csv", "reps", ann, reps.lazy())],
             )
         )
         return reps

@@ -52,6 +52,7 @@ import polars as pl
 from analysis.canonical.schemas import TABLES, polars_schema
 from analysis.errors import BadInputError
 from analysis.ingest.common import (
+    MALFORMED,
     REASON,
     ROW,
     IngestPlan,
@@ -212,7 +213,7 @@ def _read_source(mapping: Path, name: str, spec: dict[str, Any]) -> pl.LazyFrame
         frame = read_csv_text(
             path, delimiter=str(spec.get("delimiter", ",")), encoding=spec.get("encoding")
         )
-        names = [c for c in frame.collect_schema().names() if c != ROW]
+        names = [c for c in frame.collect_schema().names() if c not in (ROW, MALFORMED)]
         if header is None:
             header = names
         elif names != header:
@@ -221,7 +222,8 @@ def _read_source(mapping: Path, name: str, spec: dict[str, Any]) -> pl.LazyFrame
                 f"[sources] {name}: {path.name} has other columns than {files[0].name}",
             )
         frames.append(frame.with_columns(pl.lit(path.name).alias(_FILE)))
-    return pl.concat(frames, how="vertical")
+    # a file with unparseable lines has a ``_malformed_line`` column the others lack
+    return pl.concat(frames, how="diagonal")
 
 
 def _plan_sql_tables(mapping: Path, tables: dict[str, dict[str, Any]], plan: IngestPlan) -> None:
@@ -239,7 +241,8 @@ def _plan_sql_tables(mapping: Path, tables: dict[str, dict[str, Any]], plan: Ing
         plan.objects.append(
             SourceObject(f"source_{name}", spec["file"], annotated, pl.col(REASON), [])
         )
-        frames[name] = annotated.filter(pl.col(REASON).is_null()).select(names)
+        data_columns = [c for c in names if c != MALFORMED]
+        frames[name] = annotated.filter(pl.col(REASON).is_null()).select(data_columns)
     context = pl.SQLContext(frames=frames, eager=False)
     for table, spec in sql_tables.items():
         try:
@@ -347,7 +350,8 @@ def plan_mapped(mapping: Path) -> IngestPlan:
         names = [c for c in frame.collect_schema().names() if c != ROW]
         lookup: dict[str, str] = {}
         for n in names:
-            lookup.setdefault(n.strip().lower(), n)
+            if n != MALFORMED:
+                lookup.setdefault(n.strip().lower(), n)
         exprs = [
             column_expr(
                 t, s, table=table, lookup=lookup, mapping=mapping, path=path, fmt=spec.get("format")

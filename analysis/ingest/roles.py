@@ -26,7 +26,18 @@ import polars as pl
 
 from analysis.canonical.schemas import ROLE_ALIASES, ROLES
 from analysis.errors import BadInputError
-from analysis.ingest.common import field, normalise_headers, read_csv_text, sf_id, text
+from analysis.ingest.common import (
+    MALFORMED,
+    MALFORMED_ROW,
+    REASON,
+    ROW,
+    field,
+    footer_reason,
+    normalise_headers,
+    read_csv_text,
+    sf_id,
+    text,
+)
 
 UNASSIGNED_TEAM = "Unassigned"
 
@@ -114,8 +125,17 @@ def apply_roles(name: pl.Expr, rules: list[RoleRule]) -> tuple[pl.Expr, pl.Expr]
     return chain(lambda r: pl.lit(r.role)).alias("role"), chain(team_of).alias("team")
 
 
+#: the bookkeeping columns of :func:`read_reps_csv` (not canonical columns)
+READ_COLUMNS = (ROW, REASON, MALFORMED)
+
+
 def read_reps_csv(path: Path, *, salesforce_ids: bool = False) -> pl.LazyFrame:
-    """A canonical reps CSV (``rep_id, name?, role, team, manager_id?, timezone?``), any header case."""
+    """A canonical reps CSV (``rep_id, name?, role, team, manager_id?, timezone?``), any header case.
+
+    Also ``_source_row``, ``_reason`` (``malformed_row`` for a line that did not parse,
+    else null) and, when a line did not parse, ``_malformed_line`` (see
+    :func:`analysis.ingest.common.read_csv_text`); drop them with :data:`READ_COLUMNS`.
+    """
     frame = normalise_headers(read_csv_text(path))
     cols = frame.collect_schema().names()
     if not {"repid", "role", "team"} <= set(cols):
@@ -129,6 +149,9 @@ def read_reps_csv(path: Path, *, salesforce_ids: bool = False) -> pl.LazyFrame:
         field(cols, "team").alias("team"),
         ident(field(cols, "managerid")).alias("manager_id"),
         field(cols, "timezone").alias("timezone"),
+        pl.col(ROW),
+        pl.when(footer_reason(cols) == MALFORMED_ROW).then(pl.lit(MALFORMED_ROW)).alias(REASON),
+        *([pl.col(MALFORMED)] if MALFORMED in cols else []),
     )
 
 

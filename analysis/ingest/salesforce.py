@@ -40,6 +40,7 @@ import polars as pl
 
 from analysis.errors import BadInputError
 from analysis.ingest.common import (
+    MALFORMED_ROW,
     REASON,
     ROW,
     IngestPlan,
@@ -65,6 +66,7 @@ from analysis.ingest.common import (
     write_ingest,
 )
 from analysis.ingest.roles import (
+    READ_COLUMNS,
     UNASSIGNED_TEAM,
     apply_roles,
     infer_roles,
@@ -148,6 +150,7 @@ def _base_reasons(src: SourceFrame) -> list[tuple[pl.Expr, str]]:
     if src.from_csv:
         footer = footer_reason([c for c in cols if c != ROW])
         pairs += [
+            (footer == MALFORMED_ROW, MALFORMED_ROW),
             (footer == "blank_line", "blank_line"),
             (footer == "report_footer", "report_footer"),
         ]
@@ -539,11 +542,15 @@ def build_reps(
     rules = load_roles(roles) if roles else []
     objects: list[SourceObject] = []
     if reps_csv is not None:
-        reps = read_reps_csv(Path(reps_csv), salesforce_ids=True)
-        ann = reps.with_columns(pl.lit(None, pl.String).alias(REASON))
+        ann = read_reps_csv(Path(reps_csv), salesforce_ids=True)
+        reps = ann.filter(pl.col(REASON).is_null()).drop(READ_COLUMNS, strict=False)
         objects.append(
             SourceObject(
-                "reps_csv", str(reps_csv), ann, parts=[Part("reps_csv", "reps", ann, reps)]
+                "reps_csv",
+                str(reps_csv),
+                ann,
+                pl.col(REASON),
+                parts=[Part("reps_csv", "reps", ann, reps)],
             )
         )
         for obj in ("User", "UserRole"):
