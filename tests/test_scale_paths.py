@@ -130,3 +130,26 @@ def test_metrics_without_an_activity_copy_and_with_many_partitions(
         # a row quarantined for its own values never reaches the decisions
         assert not decisions["activity_id"].is_in(own["activity_id"].drop_nulls().implode()).any()
         assert decisions["activity_id"].is_unique().all()
+
+
+def test_fatigue_counted_a_group_of_reps_at_a_time_gives_the_same_tables() -> None:
+    from polars.testing import assert_frame_equal
+
+    from analysis.decisions.fatigue import fatigue_tables
+    from analysis.sample.fatigue_scenarios import simulate_decisions
+
+    plain = simulate_decisions("step_medium", n_reps=6, n_days=15, teams=("T1", "T2"), seed=4)
+    # a few very long days (positions past SEQ_CAP are pooled into one cell per hour)
+    long_days = plain.filter(pl.col("rep_id") == pl.col("rep_id").min()).with_columns(
+        seq_in_day=pl.col("seq_in_day") * 4
+    )
+    decisions = pl.concat([plain.filter(pl.col("rep_id") != pl.col("rep_id").min()), long_days])
+    assert decisions.select(pl.col("seq_in_day").max()).collect().item() > 200
+
+    whole = fatigue_tables(decisions, cells_per_part=10**9)
+    grouped = fatigue_tables(decisions, cells_per_part=500)  # one or two reps per group
+
+    assert whole.fatigue["shape"].to_list() == grouped.fatigue["shape"].to_list()
+    assert "threshold" in whole.fatigue["shape"].to_list()  # the planted step is found
+    assert_frame_equal(whole.fatigue, grouped.fatigue, rel_tol=1e-9, abs_tol=1e-12)
+    assert_frame_equal(whole.curve, grouped.curve, rel_tol=1e-9, abs_tol=1e-12)

@@ -91,6 +91,9 @@ from analysis.decisions.exprs import quality_rate, wilson_bounds
 DEFAULT_CANDIDATES = tuple(range(10, 91))
 #: ``seq_in_day`` beyond this counts as this in the smooth terms and the curve model.
 SEQ_CAP = 150
+#: Quality-bearing decisions counted at once (a group of reps): about 1 GB of working
+#: memory, whatever the size of the log (issue 16).
+CELLS_PER_PART = 3_000_000
 #: Hour categories: local hours 0-23 and one for an unknown hour.
 N_HOURS = 25
 SHAPES = ("threshold", "gradual", "none")
@@ -174,12 +177,14 @@ def quality_counts(decisions: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def fatigue_cells(decisions: pl.LazyFrame) -> pl.LazyFrame:
+def fatigue_cells(decisions: pl.LazyFrame, *, pool_from: int | None = None) -> pl.LazyFrame:
     """Quality-bearing decisions counted per team, rep, local day, position and local hour.
 
     Returns ``team, rep_id, day, seq_in_day, local_hour, n, positives`` sorted by the
     keys. Without a ``day`` column every decision of a rep is one stratum (``day`` null);
-    without ``local_hour`` the hour is null (unknown).
+    without ``local_hour`` the hour is null (unknown). With ``pool_from``, positions at
+    or past it count as ``pool_from`` (the model treats them alike: see
+    :func:`_pool_position`), so the cells do not grow with very long days.
 
     Examples
     --------
@@ -196,9 +201,12 @@ def fatigue_cells(decisions: pl.LazyFrame) -> pl.LazyFrame:
         else pl.lit(None, dtype=pl.Int8).alias("local_hour")
     )
     keys = ["team", "rep_id", "day", "seq_in_day", "local_hour"]
+    seq = pl.col("seq_in_day").cast(pl.Int64)
+    if pool_from is not None:
+        seq = seq.clip(upper_bound=pool_from)
     return (
         decisions.filter(pl.col("quality").is_not_null())
-        .select("team", "rep_id", day, pl.col("seq_in_day").cast(pl.Int64), hour, "quality")
+        .select("team", "rep_id", day, seq, hour, "quality")
         .group_by(keys)
         .agg(
             n=pl.len().cast(pl.Int64),
@@ -219,6 +227,7 @@ def fatigue_tables(
     ci_method: str = "bootstrap",
     min_boot_reps: int = 8,
     bin_width: int = 5,
+    cells_per_part: int = CELLS_PER_PART,
 ) -> FatigueTables:
     """The ``fatigue`` table (one row per team, then ``all``) and ``fatigue_curve``.
 
@@ -240,6 +249,9 @@ def fatigue_tables(
         ``"bootstrap"`` (rep bootstrap, the default) or ``"profile"``.
     bin_width
         Width of the ``seq_in_day`` bins of the curve.
+    cells_per_part
+        Quality-bearing decisions whose cells are counted at once; more reps are counted
+        a group at a time (same result, bounded memory).
 
     Returns
     -------
@@ -260,15 +272,16 @@ def fatigue_tables(
         sorted({int(t) for t in (DEFAULT_CANDIDATES if candidates is None else candidates)})
     )
     has_hour = "local_hour" in decisions.collect_schema().names()
-    cells, teams_frame, raw_curve = pl.collect_all(
+    rep_counts, raw_curve = pl.collect_all(
         [
-            fatigue_cells(decisions),
-            decisions.select(pl.col("team").unique()),
+            decisions.group_by("team", "rep_id").agg(n=pl.col("quality").is_not_null().sum()),
             raw_fatigue_curve(decisions, bin_width=bin_width),
         ]
     )
-    teams = sorted(teams_frame["team"].drop_nulls().to_list())
-    reps = _rep_statistics(cells, cands=cands, bin_width=bin_width)
+    teams = sorted(rep_counts["team"].drop_nulls().unique().to_list())
+    reps = _statistics_by_rep_parts(
+        decisions, rep_counts, cands=cands, bin_width=bin_width, cells_per_part=cells_per_part
+    )
     rng = np.random.default_rng(seed)
     rows: list[dict[str, Any]] = []
     curves = []
@@ -397,6 +410,22 @@ class _Reps:
     def n_reps(self) -> int:
         return int(self.team.shape[0])
 
+    @staticmethod
+    def stack(parts: Sequence[_Reps]) -> _Reps:
+        """The reps of ``parts``, one after the other."""
+        first = parts[0]
+        return _Reps(
+            **{
+                name: np.concatenate([getattr(p, name) for p in parts])
+                for name in (
+                    "team", "gram", "cross", "step_var", "n_after", "pos_after", "n",
+                    "positives", "rep_days", "bin_n",
+                )
+            },
+            n_hours=first.n_hours,
+            bin_width=first.bin_width,
+        )  # fmt: skip
+
     def subset(self, mask: np.ndarray) -> _Reps:
         return _Reps(
             team=self.team[mask],
@@ -412,6 +441,57 @@ class _Reps:
             n_hours=self.n_hours,
             bin_width=self.bin_width,
         )
+
+
+def _pool_position(cands: np.ndarray) -> int:
+    """The position from which every decision has the same regressors.
+
+    Past ``SEQ_CAP`` the position and its square are capped (so is their hour mean)
+    and the curve bin is the overflow bin; past the last candidate every step is 1.
+    Decisions there can share a cell per rep-day and hour without changing a sum.
+    """
+    return max(SEQ_CAP, int(cands.max()) + 1 if len(cands) else 0) + 1
+
+
+def _statistics_by_rep_parts(
+    decisions: pl.LazyFrame,
+    rep_counts: pl.DataFrame,
+    *,
+    cands: np.ndarray,
+    bin_width: int,
+    cells_per_part: int,
+) -> _Reps:
+    """:func:`_rep_statistics` over groups of reps, so memory does not grow with rows.
+
+    Every statistic is a sum within one rep, so reps can be counted a group at a time
+    (contiguous in the ``team, rep_id`` order the fits use) and stacked: the same
+    arrays, in the same order, as one pass over every cell (issue 16).
+    """
+    ordered = rep_counts.sort("team", "rep_id", nulls_last=True)
+    groups: list[list[str]] = [[]]
+    size = 0
+    for rep_id, n in ordered.select("rep_id", "n").iter_rows():
+        if groups[-1] and size + n > cells_per_part:
+            groups.append([])
+            size = 0
+        groups[-1].append(rep_id)
+        size += n
+    pool_from = _pool_position(cands)
+    if len(groups) == 1:
+        cells = fatigue_cells(decisions, pool_from=pool_from).collect()
+        return _rep_statistics(cells, cands=cands, bin_width=bin_width)
+    parts = [
+        _rep_statistics(
+            fatigue_cells(
+                decisions.filter(pl.col("rep_id").is_in(pl.Series(ids).implode())),
+                pool_from=pool_from,
+            ).collect(),
+            cands=cands,
+            bin_width=bin_width,
+        )
+        for ids in groups
+    ]
+    return _Reps.stack(parts)
 
 
 def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -> _Reps:
