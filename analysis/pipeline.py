@@ -162,6 +162,7 @@ def run_metrics(
             written=written,
             tmp=tmp,
             activity_rows=quality["tables"].get("activities", {}).get("clean_rows"),
+            activity_slices=_activity_slices(validation, clean),
         )
         with stages.stage("team_trend"):  # quarter over quarter (issue 14): empty unless covered
             from analysis.impact.trend import trend_or_empty
@@ -230,11 +231,21 @@ def _clean_activities(
         scratch.parent.mkdir(parents=True, exist_ok=True)
         view.sink_parquet(scratch)
         view = pl.scan_parquet(scratch)
-    counted = view.select(pl.len()).collect().item()
+    counted = sum(part.select(pl.len()).collect().item() for part in plan.clean_slices())
     expected = quality["tables"]["activities"]["clean_rows"]
     if counted != expected:  # the accounting invariant, on the rows consumers will read
         raise RuntimeError(f"row accounting broke for activities: {counted} != {expected}")
     return view
+
+
+def _activity_slices(
+    validation: ValidationResult, clean: dict[str, pl.LazyFrame]
+) -> list[pl.LazyFrame] | None:
+    """The clean activities as slices of input rows (parquet input: bounded-memory reads)."""
+    plan = validation.tables.get("activities")
+    if plan is None or plan.raw.path.suffix.lower() != ".parquet":
+        return None  # a CSV input was parsed once into a scratch parquet file: one plan
+    return plan.clean_slices()
 
 
 def _record_period_rows(quality: dict[str, Any], decisions: int | None) -> None:
@@ -371,6 +382,7 @@ def _decision_stack(
     written: dict[str, int],
     tmp: Path,
     activity_rows: int | None,
+    activity_slices: list[pl.LazyFrame] | None,
 ) -> None:
     if "activities" not in clean:
         return
@@ -391,6 +403,7 @@ def _decision_stack(
             taxonomy=taxonomy,
             period=period,
             activity_rows=activity_rows,
+            slices=activity_slices,
         )
         lazy_decisions = pl.scan_parquet(path)
     with stages.stage("decision_load"):

@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 from decisions_fixtures import reps_frame, utc
 
+from analysis import slices
 from analysis.cli import main
 from analysis.decisions import materialize
 from analysis.decisions.classify import classify_activities
@@ -102,19 +103,35 @@ def _tables(folder: Path) -> dict[str, pl.DataFrame]:
 def test_metrics_without_an_activity_copy_and_with_many_partitions(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data = tmp_path / "data"
-    generate_sample(data, seed=5, scale=0.2, previous_quarter=False)
+    csv = tmp_path / "csv"
+    generate_sample(csv, seed=5, scale=0.2, previous_quarter=False)
+    data = tmp_path / "data"  # parquet, as a large export would be: read in row slices
+    data.mkdir()
+    for path in csv.glob("*.csv"):
+        pl.read_csv(path, infer_schema=False).write_parquet(data / f"{path.stem}.parquet")
     args = ["--data", str(data), "--quarter", "2026Q3", "--as-of", "2026-10-02T00:00:00Z"]
 
     assert main(["metrics", *args, "--out", str(tmp_path / "one"), "--quiet"]) == 0
     monkeypatch.setattr(materialize, "ROWS_PER_PART", 2_000)  # dozens of rep partitions
+    monkeypatch.setattr(slices, "SLICE_ROWS", 7_000)  # and input slices (duplicates across them)
     assert main(["metrics", *args, "--out", str(tmp_path / "many"), "--quiet"]) == 0
+    csv_args = ["--data", str(csv), *args[2:], "--out", str(tmp_path / "csv_out"), "--quiet"]
+    assert main(["metrics", *csv_args]) == 0  # a CSV input: the same tables
 
     one, many = _tables(tmp_path / "one"), _tables(tmp_path / "many")
     assert one.keys() == many.keys()
     for name in one:
         assert one[name].equals(many[name]), name
-    for out in ("one", "many"):
+    q_one, q_many = (
+        _tables(tmp_path / "one" / "quarantine"),
+        _tables(tmp_path / "many" / "quarantine"),
+    )
+    assert q_one.keys() == q_many.keys()
+    assert all(q_one[name].equals(q_many[name]) for name in q_one)
+    from_csv = _tables(tmp_path / "csv_out")
+    assert from_csv["decisions.parquet"].equals(one["decisions.parquet"])
+    assert from_csv["fatigue.parquet"].equals(one["fatigue.parquet"])
+    for out in ("one", "many", "csv_out"):
         folder = tmp_path / out
         assert not (folder / "clean" / "activities.parquet").exists()
         assert (folder / "clean" / "reps.parquet").exists()

@@ -42,6 +42,7 @@ from analysis.canonical.schemas import (
     polars_schema,
 )
 from analysis.errors import BadInputError
+from analysis.slices import collect_sliced, row_slices
 
 REASONS = (
     "unparseable_value",
@@ -92,39 +93,53 @@ class TablePlan:
         if self.resolved is not None:
             return self.resolved
         raw_cols = list(self.raw.columns)
+        # Both passes read the input a slice of rows at a time: polars reads ahead of the
+        # parsing, and memory would grow with the file (analysis/slices.py).
+        n_rows = self.raw.frame.select(pl.len()).collect(engine=engine).item()
         # Pass 1 reads only the key: the repeated hashes (few). Sorting one u64 column and
         # comparing neighbours costs half of a 15M-entry hash table (is_duplicated).
         hashes = pl.col("__key_hash")
         repeated = (
-            self.rows.select(hashes.sort())
+            collect_sliced(self.rows, lambda part: part.select(hashes), rows=n_rows, engine=engine)
+            .lazy()
+            .select(hashes.sort())
             .filter(hashes == hashes.shift(1))
             .unique()
-            .collect(engine=engine)
+            .collect()
             .get_column("__key_hash")
             .implode()
         )
-        # Pass 2 streams, keeping only row-level failures and duplicate candidates.
-        suspect = (
-            self.rows.with_columns(pl.col("__key_hash").is_in(repeated).alias("__candidate"))
-            .filter(pl.col("reason").is_not_null() | pl.col("__unknown") | pl.col("__candidate"))
-            .select(
-                _ROW,
-                *raw_cols,
-                *(_PARSED + k for k in self.key),
-                "reason",
-                "reason_column",
-                "__unknown",
-                "__candidate",
-            )
-            .collect(engine=engine)
+        # Pass 2 keeps only row-level failures and duplicate candidates.
+        candidate = pl.col("__key_hash").is_in(repeated).alias("__candidate")
+        suspect = collect_sliced(
+            self.rows,
+            lambda part: (
+                part.with_columns(candidate)
+                .filter(
+                    pl.col("reason").is_not_null() | pl.col("__unknown") | pl.col("__candidate")
+                )
+                .select(
+                    _ROW,
+                    *raw_cols,
+                    *(_PARSED + k for k in self.key),
+                    "reason",
+                    "reason_column",
+                    "__unknown",
+                    "__candidate",
+                )
+            ),
+            rows=n_rows,
+            engine=engine,
         )
         bad = _settle(suspect, raw_cols=raw_cols, key=list(self.key), rep_ref=self.rep_ref)
         # A membership filter on a small set of row numbers streams in bounded memory
         # (an anti join on 15M rows would materialise them).
         bad_rows = bad.get_column(_ROW).implode()
-        clean = self.rows.filter(~pl.col(_ROW).is_in(bad_rows)).select(
+        self._clean_of = lambda rows: rows.filter(~pl.col(_ROW).is_in(bad_rows)).select(
             pl.col(_PARSED + name).alias(name) for name in self.columns
         )
+        self._n_rows = n_rows
+        clean = self._clean_of(self.rows)
         # The suspects already hold the raw values: no second pass over the input.
         quarantine = (
             suspect.lazy()
@@ -147,6 +162,16 @@ class TablePlan:
                 how="diagonal_relaxed",
             )
         return clean, quarantine
+
+    def clean_slices(self, *, step: int | None = None) -> list[pl.LazyFrame]:
+        """The clean plan cut into slices of input rows (each a bounded-memory query).
+
+        Stacked in order they are ``resolve()[0]``; see :mod:`analysis.slices`.
+        """
+        self.resolve()
+        return [
+            self._clean_of(part) for part in row_slices(self.rows, rows=self._n_rows, step=step)
+        ]
 
 
 @dataclass

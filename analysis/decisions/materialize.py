@@ -34,6 +34,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
@@ -44,6 +45,7 @@ from analysis.decisions.classify import (
     decision_rows,
     order_decisions,
     rep_keys,
+    shape_columns,
 )
 from analysis.decisions.taxonomy import Taxonomy
 from analysis.log import get_logger
@@ -95,28 +97,39 @@ def write_decisions(
     period: Period,
     rows_per_part: int | None = None,
     activity_rows: int | None = None,
+    slices: Sequence[pl.LazyFrame] | None = None,
 ) -> int:
     """Classify ``activities`` and write the ``decisions`` table to ``path``; return its rows.
 
     The result equals ``classify_activities(...).collect()`` (same rows, order and
-    dtypes). ``rows_per_part`` defaults to :data:`ROWS_PER_PART`. ``activity_rows`` (the clean activity count, if known) saves a count pass;
+    dtypes). ``slices``, consecutive row slices of ``activities`` (the validation's
+    ``clean_slices``), are read one at a time where the whole log is scanned, so that
+    polars' read-ahead stays bounded (:mod:`analysis.slices`). ``rows_per_part`` defaults to :data:`ROWS_PER_PART`. ``activity_rows`` (the clean activity count, if known) saves a count pass;
     with more than ``rows_per_part`` activities the reps are split into partitions.
     """
     path = Path(path)
     rows_per_part = ROWS_PER_PART if rows_per_part is None else rows_per_part
     keyed = rep_keys(reps).collect()
     layout = DecisionLayout.of(period, keyed["timezone"].unique().to_list())
-    shapes = activity_shapes(activities, taxonomy=taxonomy).collect()
+    if taxonomy.uses_first_touch or not slices:
+        slices = [activities]  # first touch looks at a rep's whole history at once
+    cols = shape_columns(taxonomy)
+    if len(slices) == 1:
+        shapes = activity_shapes(activities, taxonomy=taxonomy).collect()
+    else:
+        distinct = pl.concat([part.select(cols).unique().collect() for part in slices])
+        shapes = activity_shapes(distinct.lazy(), taxonomy=taxonomy).collect()
     if activity_rows is None:
         activity_rows = activities.select(pl.len()).collect().item()
     if activity_rows <= rows_per_part:
         parts = [(1, max(keyed.height, 1))]
     else:
+        per_slice = [part.group_by("rep_id").agg(n=pl.len()).collect() for part in slices]
         counts = (
-            activities.group_by("rep_id")
-            .agg(n=pl.len())
-            .join(keyed.lazy().select("rep_id", "_rep_rank"), on="rep_id", how="inner")
-            .collect()
+            pl.concat(per_slice)
+            .group_by("rep_id")
+            .agg(pl.col("n").sum())
+            .join(keyed.select("rep_id", "_rep_rank"), on="rep_id", how="inner")
         )
         parts = rep_partitions(counts, rows_per_part=rows_per_part)
     _log.debug("decisions: %d activities in %d rep partition(s)", activity_rows, len(parts))
@@ -129,13 +142,11 @@ def write_decisions(
         del rows
         table.write_parquet(path, compression_level=ZSTD_LEVEL, row_group_size=1_000_000)
         return table.height
-    return _write_parts(
-        activities, keyed, shapes, path, parts=parts, layout=layout, taxonomy=taxonomy
-    )
+    return _write_parts(slices, keyed, shapes, path, parts=parts, layout=layout, taxonomy=taxonomy)
 
 
 def _write_parts(
-    activities: pl.LazyFrame,
+    slices: Sequence[pl.LazyFrame],
     keyed: pl.DataFrame,
     shapes: pl.DataFrame,
     path: Path,
@@ -154,18 +165,21 @@ def _write_parts(
     scratch = path.with_name(f".{path.stem}.parts")
     starts = pl.Series([first for first, _ in parts], dtype=pl.Int64)
     part = (pl.lit(starts).search_sorted(pl.col("_rep_rank"), side="right") - 1).cast(pl.UInt32)
-    decision_rows(
-        activities, keyed.lazy(), shapes.lazy(), layout=layout, taxonomy=taxonomy
-    ).with_columns(_part=part).sink_parquet(pl.PartitionBy(scratch, key="_part", include_key=False))
+    for i, activities in enumerate(slices):
+        decision_rows(
+            activities, keyed.lazy(), shapes.lazy(), layout=layout, taxonomy=taxonomy
+        ).with_columns(_part=part).sink_parquet(
+            pl.PartitionBy(scratch / f"slice={i}", key="_part", include_key=False)
+        )
     written = 0
     writer = None
     try:
         for i, (first, last) in enumerate(parts):
             part_reps = keyed.filter(pl.col("_rep_rank").is_between(first, last))
-            folder = scratch / f"_part={i}"
-            if not folder.exists():  # no activity of these reps in the period
+            files = sorted(scratch.glob(f"slice=*/_part={i}/*.parquet"))
+            if not files:  # no activity of these reps in the period
                 continue
-            rows = pl.scan_parquet(folder / "*.parquet").collect()
+            rows = pl.scan_parquet(files).collect()
             table = (
                 order_decisions(rows.lazy(), part_reps.lazy(), shapes.lazy(), layout=layout)
                 .collect()
@@ -187,7 +201,7 @@ def _write_parts(
         empty = keyed.clear().lazy()
         order_decisions(
             decision_rows(
-                activities.clear(), empty, shapes.lazy(), layout=layout, taxonomy=taxonomy
+                slices[0].clear(), empty, shapes.lazy(), layout=layout, taxonomy=taxonomy
             ),
             empty,
             shapes.lazy(),
