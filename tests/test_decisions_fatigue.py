@@ -125,13 +125,36 @@ def _all_row(name: str, *, seed: int = 3, **options) -> dict:
     return out.row(2, named=True)
 
 
-@pytest.mark.parametrize("name", ["no_effect", "busy_day", "late_afternoon"])
-def test_null_scenarios_are_not_a_threshold(name):
+NULLS = ["no_effect", "busy_day", "late_afternoon", "clock_decline", "mixed_slopes"]
+
+
+@pytest.mark.parametrize("name", NULLS)
+def test_null_scenarios_are_no_fatigue_verdict(name):
     assert SCENARIOS[name].null
     row = _all_row(name)
-    assert row["shape"] != "threshold" and row["significant"] is False, row
+    assert row["shape"] == "none" and row["significant"] is False, row
     assert row["threshold_estimate"] is None and row["relative_drop"] is None
     assert row["hour_adjusted"] is True
+    assert row["slope_ci_low"] < row["slope_ci_high"]
+
+
+def test_a_smooth_clock_time_decline_is_not_a_decline_with_position():
+    # quality falls 5 points an hour with the clock: within an hour, later decisions are
+    # both later in the day's sequence and worse; the slope must not take that as fatigue
+    data = simulate_decisions("clock_decline", n_reps=11, n_days=60, seed=4, clock_per_hour=-0.05)
+    row = fatigue(data).row(0, named=True)
+    assert row["shape"] == "none", row
+    assert row["slope_ci_low"] < 0 < row["slope_ci_high"]
+    assert abs(row["slope_per_10"]) < 0.01
+
+
+def test_reps_that_tire_and_reps_that_freshen_widen_the_slope_interval():
+    # same seed, same reps: +/- 3 points per 10 on alternate reps adds between-rep spread
+    width = {}
+    for name in ("no_effect", "mixed_slopes"):
+        row = _all_row(name)
+        width[name] = row["slope_ci_high"] - row["slope_ci_low"]
+    assert width["mixed_slopes"] > 1.3 * width["no_effect"], width
 
 
 def test_late_afternoon_needs_the_clock_hour():
@@ -143,12 +166,13 @@ def test_late_afternoon_needs_the_clock_hour():
     assert without["hour_adjusted"] is False and without["shape"] != "none"
 
 
-def test_linear_decline_is_gradual_with_a_negative_slope():
-    row = _all_row("gradual")
-    assert row["shape"] == "gradual" and row["significant"] is False
+@pytest.mark.parametrize("name", ["gradual", "gradual_3", "gradual_4"])
+def test_linear_decline_is_gradual_with_a_negative_slope(name):
+    row = _all_row(name)
+    assert row["shape"] == "gradual" and row["significant"] is False, row
     assert row["slope_ci_low"] < row["slope_per_10"] < row["slope_ci_high"] < 0
-    # planted: -2 share points per 10 decisions; the interval covers it
-    assert row["slope_ci_low"] <= SCENARIOS["gradual"].slope_per_10 <= row["slope_ci_high"]
+    # planted: -2 / -3 / -4 share points per 10 decisions; the interval covers it
+    assert row["slope_ci_low"] <= SCENARIOS[name].slope_per_10 <= row["slope_ci_high"]
     assert row["threshold_estimate"] is None
 
 
@@ -168,7 +192,7 @@ def test_sufficient_statistics_equal_a_dummy_regression():
     cells = fatigue_cells(data.lazy()).collect()
     cands = np.array([20, 38, 50])
     reps = _rep_statistics(cells, cands=cands, bin_width=5)
-    n_small = 3 + N_HOURS
+    n_small = _H0 + N_HOURS
     gram = reps.gram[:, :n_small, :n_small].sum(axis=0)
     hours = [h for h in range(_H0, n_small) if gram[h, h] > 1e-9]
     _, cxy, vx = _partial(gram, reps.cross.sum(axis=0), reps.step_var.sum(axis=0), hours)

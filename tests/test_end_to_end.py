@@ -155,6 +155,12 @@ def test_fatigue_threshold_and_drop_are_recovered(
     assert confound["threshold_estimate"] is None and confound["relative_drop"] is None
     curve = _table(sample_metrics, "fatigue_curve")
     assert curve["adjusted_quality"].drop_nulls().len() > 0
+    # the confound team's adjusted curve is flat like its verdict (its raw curve falls)
+    team = curve.filter(pl.col("team") == truth["confound"]["team"])
+    early = team.filter(pl.col("seq_to") <= 20)
+    later = team.filter(pl.col("seq_from").is_between(41, 76))
+    assert early["quality_rate"].mean() - later["quality_rate"].mean() > 0.05
+    assert abs(early["adjusted_quality"].mean() - later["adjusted_quality"].mean()) < 0.05
 
 
 def test_weak_bdr_is_flagged_and_no_other(sample_metrics: Path, planted: dict[str, Any]) -> None:

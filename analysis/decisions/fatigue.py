@@ -18,7 +18,13 @@ compared, at the same clock hour. Three shapes ``f`` are fitted:
 * step at ``t``: ``f = beta * [seq_in_day > t]`` for every candidate ``t`` (default
   10..90);
 * smooth: ``f = b1 * s + b2 * s^2`` with ``s = min(seq_in_day, 150) / 10`` (a curve with
-  one bend); the linear part alone gives ``slope_per_10``.
+  one bend), the alternative a step must beat;
+* slope: ``f = b * s_hour``, where ``s_hour`` is ``s`` averaged over the rep-day's decisions
+  in the same clock hour; ``b`` is ``slope_per_10`` (share points per 10 decisions).
+  Within one hour of one day, position and clock time rise together, so that variation
+  would let a smooth decline in clock time pose as a gradual decline in position; the
+  slope rests only on how the hour's position differs between a rep's days (more or fewer
+  decisions, an earlier or later start). Where the hour is unknown ``s_hour = s``.
 
 Verdict (``shape``)
 -------------------
@@ -26,7 +32,8 @@ Verdict (``shape``)
   and **the smooth decline** (the step added on top of the quadratic), both at ``alpha``
   after correcting for the search over ``t`` (Davies' 1987 bound for a parameter present
   only under the alternative, capped by Bonferroni), and it is a drop.
-* ``gradual``: not a threshold, and the 95% interval of ``slope_per_10`` lies below 0.
+* ``gradual``: not a threshold, and the 95% interval of ``slope_per_10`` lies below 0
+  (a one-sided test at ``alpha / 2``).
 * ``none``: otherwise (also when the data cannot support a fit: ``reason`` says why).
 
 ``threshold_estimate``, its interval, ``quality_before``/``quality_after`` and
@@ -39,14 +46,20 @@ Convention: ``threshold_estimate = t`` is the **last decision before the drop**
 
 Intervals (``ci_method``)
 -------------------------
-``rep_bootstrap`` (default, with at least ``min_boot_reps`` reps): reps are resampled with
-replacement ``n_boot`` times, the whole search is redone on each resample and the
-percentile intervals of the threshold and of the slope are reported; the slope's is widened
-about the estimate by ``sqrt(R / (R - 1)) * t_(R-1) / z`` because a percentile interval over
-few reps is too narrow (both calibrated by simulation in
-``benchmarks/calibration/fatigue.py``; ``docs/calibration_fatigue.md``).
-``profile_wald`` (fewer reps, or ``ci_method="profile"``): the profile set of thresholds
-whose statistic is within ``chi2_1(1 - alpha)`` of the best, and a Wald slope interval.
+``ci_method`` names the threshold's interval. ``rep_bootstrap`` (default, with at least
+``min_boot_reps`` reps): reps are resampled with replacement ``n_boot`` times, the whole
+search is redone on each resample and the percentile interval of the threshold is
+reported. ``profile_wald`` (fewer reps, or ``ci_method="profile"``): the profile set of
+thresholds whose statistic is within ``chi2_1(1 - alpha)`` of the best.
+
+The slope's interval is ``slope_per_10 +/- q * se`` (``1 - alpha``). ``se`` is the model
+(within rep-day) standard error and ``q`` the normal quantile, unless, with at least
+``min_boot_reps`` reps, the leave-one-rep-out jackknife standard error is larger: then
+that, with the ``t`` quantile on ``R - 1`` degrees of freedom (``R`` reps). If reps differ
+in how they tire (some decline, as many improve) the spread between reps widens the
+interval, so a few reps cannot make the team's verdict. Both come from the per-rep
+statistics (no resampling); calibrated by simulation in
+``benchmarks/calibration/fatigue.py`` (``docs/calibration_fatigue.md``).
 
 Fitting on counts
 -----------------
@@ -359,7 +372,8 @@ def raw_fatigue_curve(decisions: pl.LazyFrame, *, bin_width: int = 5) -> pl.Lazy
 
 # ------------------------------------------------------------------ per-rep statistics
 # Column layout of the per-rep Gram matrix: outcome, smooth terms, hours, curve bins.
-_Y, _L, _Q, _H0 = 0, 1, 2, 3
+# ``_B`` is the slope's regressor: ``s`` averaged within the rep-day's clock hour.
+_Y, _L, _Q, _B, _H0 = 0, 1, 2, 3, 4
 
 
 @dataclass(frozen=True)
@@ -367,8 +381,8 @@ class _Reps:
     """Sufficient statistics per rep (first axis); every fit is a sum over reps."""
 
     team: np.ndarray  # (R,) team names
-    gram: np.ndarray  # (R, P, P) within-rep-day Gram of [y, s, s^2, hours, bins]
-    cross: np.ndarray  # (R, K, 3 + H) sum over decisions after t of the demeaned columns
+    gram: np.ndarray  # (R, P, P) within-rep-day Gram of [y, s, s^2, s_hour, hours, bins]
+    cross: np.ndarray  # (R, K, 4 + H) sum over decisions after t of the demeaned columns
     step_var: np.ndarray  # (R, K) within-rep-day sum of squares of [seq > t]
     n_after: np.ndarray  # (R, K)
     pos_after: np.ndarray  # (R, K)
@@ -412,7 +426,7 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
     """
     n_bins = -(-SEQ_CAP // bin_width) + 1  # bins up to SEQ_CAP, then one overflow bin
     n_cat = N_HOURS + n_bins
-    n_small = 3 + N_HOURS
+    n_small = _H0 + N_HOURS
     k = len(cands)
     cells = cells.filter(pl.col("n") > 0).sort(
         "team", "rep_id", "day", "seq_in_day", nulls_last=True
@@ -461,22 +475,30 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
     # rep-day means out of the dense columns (outcome share, s, s^2)
     scaled = np.minimum(seq, SEQ_CAP) / 10.0
     w_day = by(s, w, n_days)
-    dense = [y / w, scaled, scaled**2]
+    # the slope's regressor: s averaged within the rep-day's clock hour, so that position
+    # within an hour (which moves with the clock) cannot carry a smooth time-of-day trend;
+    # s itself where the hour is unknown (no clock to separate it from)
+    hour_cell = s * N_HOURS + hour
+    hour_mean = by(hour_cell, w * scaled, n_days * N_HOURS) / np.maximum(
+        by(hour_cell, w, n_days * N_HOURS), 1e-300
+    )
+    s_hour = np.where(hour == N_HOURS - 1, scaled, hour_mean[hour_cell])
+    dense = [y / w, scaled, scaled**2, s_hour]
     demeaned = [col - (by(s, w * col, n_days) / w_day)[s] for col in dense]
     p = n_small + n_bins
     gram = np.zeros((n_reps, p, p))
-    for a in range(3):
-        for b in range(a, 3):
+    for a in range(_H0):
+        for b in range(a, _H0):
             gram[:, a, b] = gram[:, b, a] = by(r, w * demeaned[a] * demeaned[b], n_reps)
         for cat in (cat_h, cat_b):
             block = by(r * n_cat + cat, w * demeaned[a], n_reps * n_cat).reshape(n_reps, n_cat)
-            gram[:, a, 3:] += block
-            gram[:, 3:, a] += block
+            gram[:, a, _H0:] += block
+            gram[:, _H0:, a] += block
     gram[:, _Y, _Y] += by(r, y - y**2 / w, n_reps)  # within-cell spread of the 0/1 outcomes
     # category x category: counts per rep minus sum_days M M' / W_day
     per_rep = by(r * n_cat + cat_h, w, n_reps * n_cat) + by(r * n_cat + cat_b, w, n_reps * n_cat)
     idx = np.arange(n_cat)
-    gram[:, 3 + idx, 3 + idx] += per_rep.reshape(n_reps, n_cat)
+    gram[:, _H0 + idx, _H0 + idx] += per_rep.reshape(n_reps, n_cat)
     joint = by((r * N_HOURS + cat_h) * n_bins + bins, w, n_reps * N_HOURS * n_bins).reshape(
         n_reps, N_HOURS, n_bins
     )
@@ -490,7 +512,7 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
         (coo.data, (coo.row, rep_of_day[coo.row] * n_cat + coo.col)),
         shape=(n_days, n_reps * n_cat),
     )
-    gram[:, 3:, 3:] -= (spread.T @ scaled_cat).toarray().reshape(n_reps, n_cat, n_cat)
+    gram[:, _H0:, _H0:] -= (spread.T @ scaled_cat).toarray().reshape(n_reps, n_cat, n_cat)
     # steps [seq > t]: reverse cumulative sums over seq (positions past the last candidate
     # are pooled), evaluated at t + 1
     top = int(cands.max()) + 2 if k else 2
@@ -507,7 +529,7 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
     later = w_day[s] - (np.cumsum(w) - (np.cumsum(w) - w)[np.searchsorted(s, s)])
     q = w * (w + 2.0 * later) / w_day[s]
     cross = np.zeros((n_reps, k, n_small))
-    for a in range(3):
+    for a in range(_H0):
         cross[:, :, a] = after(w * demeaned[a])
     hour_table = by(key * N_HOURS + cat_h, w, n_reps * top * N_HOURS).reshape(n_reps, top, N_HOURS)
     cross[:, :, _H0:] = np.cumsum(hour_table[:, ::-1], axis=1)[:, ::-1][:, cands + 1]
@@ -561,8 +583,8 @@ def _partial(
 
 def _slope(gram: np.ndarray, hours: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Linear model on ``s`` (per 10 decisions) given hours: residual SS, cross, var of s."""
-    cross = gram[..., None, _L, :]
-    step_var = gram[..., None, _L, _L]
+    cross = gram[..., None, _B, :]
+    step_var = gram[..., None, _B, _B]
     return _partial(gram, cross, step_var, hours)
 
 
@@ -619,7 +641,7 @@ def _verdict(
             reps,
             **empty,
         )
-    n_small = 3 + reps.n_hours
+    n_small = _H0 + reps.n_hours
     gram = reps.gram[:, :n_small, :n_small].sum(axis=0)
     # hour categories that vary within some rep-day (the others carry no information)
     hours = [h for h in range(_H0, n_small) if gram[h, h] > 1e-9]
@@ -669,24 +691,26 @@ def _verdict(
         if v_l[0] > 0
         else float("nan")
     )
-    slope_p = float(2 * stats.norm.sf(abs(slope / slope_se))) if slope_se > 0 else None
-    # intervals
+    # reps may differ in how they tire (some decline, as many improve): where the spread
+    # between reps (leave-one-rep-out jackknife) exceeds the within-rep-day standard error,
+    # it is the standard error, with t quantiles on R - 1 degrees of freedom
+    dist: Any = stats.norm
+    if n_reps >= min_boot_reps and math.isfinite(slope):
+        jack = _rep_jackknife_se(reps, hours=hours)
+        if jack > slope_se:
+            slope_se, dist = jack, stats.t(n_reps - 1)
+    slope_p = float(2 * dist.sf(abs(slope / slope_se))) if slope_se > 0 else None
+    half = float(dist.ppf(1 - alpha / 2)) * slope_se
+    s_low, s_high = slope - half, slope + half
+    # threshold intervals
     if use_boot:
-        t_low, t_high, s_low, s_high = _bootstrap(
+        t_low, t_high = _bootstrap(
             reps, cands=cands, ok=ok, hours=hours, alpha=alpha, n_boot=n_boot, rng=rng
         )
-        # few reps: a percentile interval is too narrow; widen it about the estimate by the
-        # usual small-sample factor sqrt(R / (R - 1)) * t_(R-1) / z (calibrated by simulation)
-        z = float(stats.norm.ppf(1 - alpha / 2))
-        widen = math.sqrt(n_reps / (n_reps - 1)) * float(stats.t.ppf(1 - alpha / 2, n_reps - 1)) / z
-        s_low = slope - widen * max(slope - s_low, 0.0)
-        s_high = slope + widen * max(s_high - slope, 0.0)
     else:
         crit = float(stats.chi2.ppf(1.0 - alpha, 1))
         inside = t_ok[z0**2 >= z0[best] ** 2 - crit]
         t_low, t_high = int(inside.min()), int(inside.max())
-        half = float(stats.norm.ppf(1 - alpha / 2)) * slope_se
-        s_low, s_high = slope - half, slope + half
     p_value = max(p_step, p_smooth)
     is_threshold = p_step < alpha and p_smooth < alpha and beta < 0 and bool(z_s[best] < 0)
     if is_threshold:
@@ -749,15 +773,15 @@ def _bootstrap(
     alpha: float,
     n_boot: int,
     rng: np.random.Generator,
-) -> tuple[int, int, float, float]:
-    """Percentile intervals of the threshold and the slope over resamples of reps."""
+) -> tuple[int, int]:
+    """Percentile interval of the threshold over resamples of reps."""
     active = reps.n > 0
-    n_small = 3 + reps.n_hours
+    n_small = _H0 + reps.n_hours
     gram_r = reps.gram[active][:, :n_small, :n_small]
     cross_r = reps.cross[active]
     var_r = reps.step_var[active]
     n_r = int(active.sum())
-    t_hats, slopes = [], []
+    t_hats = []
     chunk = max(1, 4_000_000 // max(1, cross_r[0].size))
     for start in range(0, n_boot, chunk):
         size = min(chunk, n_boot - start)
@@ -769,30 +793,46 @@ def _bootstrap(
         valid = ok[None, :] & (vx > 1e-9)
         stat = np.where(valid, cxy**2 / np.where(valid, vx, 1.0), -np.inf)
         t_hats.append(cands[np.argmax(stat, axis=1)])
-        _, c_l, v_l = _slope(gram, hours)
-        slopes.append(
-            np.where(v_l[:, 0] > 0, c_l[:, 0] / np.where(v_l[:, 0] > 0, v_l[:, 0], 1), np.nan)
-        )
     t_all = np.concatenate(t_hats)
-    s_all = np.concatenate(slopes)
-    s_all = s_all[np.isfinite(s_all)]
     t_low, t_high = np.quantile(t_all, [alpha / 2, 1 - alpha / 2], method="inverted_cdf")
-    s_low, s_high = np.quantile(s_all, [alpha / 2, 1 - alpha / 2])
-    return int(t_low), int(t_high), float(s_low), float(s_high)
+    return int(t_low), int(t_high)
+
+
+def _rep_jackknife_se(reps: _Reps, *, hours: list[int]) -> float:
+    """Leave-one-rep-out jackknife standard error of ``slope_per_10`` (from per-rep Grams)."""
+    active = reps.n > 0
+    n_r = int(active.sum())
+    if n_r < 2:
+        return float("nan")
+    n_small = _H0 + reps.n_hours
+    gram_r = reps.gram[active][:, :n_small, :n_small]
+    cols = [_B, *hours]
+    g = gram_r.sum(axis=0)[None] - gram_r
+    block = g[:, cols][:, :, cols]
+    ridge = 1e-9 * (np.trace(block, axis1=1, axis2=2)[:, None, None] + 1.0)
+    block = block + ridge * np.eye(len(cols))
+    est = np.linalg.solve(block, g[:, cols, _Y][..., None])[:, 0, 0]
+    est = est[np.isfinite(est)]
+    if est.size < 2:
+        return float("nan")
+    return float(math.sqrt((est.size - 1) / est.size * np.sum((est - est.mean()) ** 2)))
 
 
 def _hour_effects(reps: _Reps, *, step: int | None) -> np.ndarray:
     """Clock-hour effects from the verdict's own model: the step at candidate index ``step``
-    (shape ``threshold``) or the smooth quadratic, each with hours, within rep-day.
+    (shape ``threshold``) or the slope on ``s_hour`` (otherwise), each with hours, within
+    rep-day.
 
     Bins and hours together leave a near-collinear direction (within a day the position
     rises with the clock), so the curve takes its hour effects from this one-shape model.
+    (Taking them from the quadratic in ``s`` instead let part of a late-afternoon dip
+    through: the sample's confound team drifted down by ~8 points with a ``none`` verdict.)
     """
-    n_small = 3 + reps.n_hours
+    n_small = _H0 + reps.n_hours
     gram = reps.gram[:, :n_small, :n_small].sum(axis=0)
     hours = [h for h in range(_H0, n_small) if gram[h, h] > 1e-9]
     if step is None:
-        cols = [_L, _Q, *hours]
+        cols = [_B, *hours]
         block = gram[np.ix_(cols, cols)]
         rhs = gram[cols, _Y]
     else:
@@ -818,7 +858,7 @@ def _adjusted_curve(
     The hour effects come from the verdict's model (:func:`_hour_effects`); the bins are
     then fitted to the within rep-day outcome net of them.
     """
-    n_small = 3 + reps.n_hours
+    n_small = _H0 + reps.n_hours
     gram = reps.gram.sum(axis=0)
     bin_n = reps.bin_n.sum(axis=0)
     n_bins = bin_n.size

@@ -9,7 +9,12 @@ worse reps", not fatigue) and adds one effect:
   ``day_logit`` per SD of the rep's daily volume); no change within the day;
 * ``late_afternoon``: decisions from 16:00 local on are worse (``late_logit``); no change
   with the position in the day;
-* ``gradual``: quality falls linearly, ``slope_per_10`` (share points) per 10 decisions;
+* ``clock_decline``: quality falls smoothly with the local clock time, ``clock_per_hour``
+  (share points per hour from 8:00), whatever the position in the day;
+* ``mixed_slopes``: half the reps decline with the position in the day, half improve
+  (``+/- slope_spread`` per 10 decisions on alternate reps): no decline on average;
+* ``gradual`` / ``gradual_3`` / ``gradual_4``: quality falls linearly, ``slope_per_10``
+  (share points) per 10 decisions (2, 3, 4);
 * ``step_small`` / ``step_medium`` / ``step_large``: after decision ``step_at`` (the
   last good decision; default 38) the positive probability is multiplied by
   ``1 - drop`` (0.15 / 0.30 / 0.50).
@@ -22,7 +27,7 @@ Examples
 >>> d.columns
 ['team', 'rep_id', 'day', 'seq_in_day', 'local_hour', 'quality']
 >>> sorted(SCENARIOS)[:3]
-['busy_day', 'gradual', 'late_afternoon']
+['busy_day', 'clock_decline', 'gradual']
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ class Scenario:
     slope_per_10: float = 0.0
     step_at: int | None = None
     drop: float = 0.0
+    clock_per_hour: float = 0.0
+    slope_spread: float = 0.0
 
     @property
     def null(self) -> bool:
@@ -57,7 +64,11 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("no_effect"),
         Scenario("busy_day", day_logit=-0.15),
         Scenario("late_afternoon", late_logit=-0.5),
+        Scenario("clock_decline", clock_per_hour=-0.02),
+        Scenario("mixed_slopes", slope_spread=0.03),
         Scenario("gradual", slope_per_10=-0.02),
+        Scenario("gradual_3", slope_per_10=-0.03),
+        Scenario("gradual_4", slope_per_10=-0.04),
         Scenario("step_small", step_at=38, drop=0.15),
         Scenario("step_medium", step_at=38, drop=0.30),
         Scenario("step_large", step_at=38, drop=0.50),
@@ -68,6 +79,8 @@ SCENARIOS: dict[str, Scenario] = {
 FIRST_DAY = date(2026, 7, 1)
 #: Local hour from which the late-afternoon confound applies.
 LATE_FROM_HOUR = 16
+#: Local clock time (hours) from which the clock-time decline runs.
+CLOCK_FROM = 8.0
 
 
 def confound_logit(
@@ -149,7 +162,11 @@ def simulate_decisions(
     p = 1.0 / (1.0 + np.exp(-logit))
     if spec.step_at is not None:
         p = np.where(seq > spec.step_at, p * (1.0 - spec.drop), p)
-    p = np.clip(p + spec.slope_per_10 * (seq - 1) / 10.0, 0.01, 0.99)
+    # rep slopes: the planted slope, +/- the spread on alternate reps (a team average of 0
+    # when the planted slope is 0: some reps tire, as many freshen up)
+    rep_slope = spec.slope_per_10 + spec.slope_spread * np.where(np.arange(total_reps) % 2, -1, 1)
+    p = p + rep_slope[rep] * (seq - 1) / 10.0 + spec.clock_per_hour * (clock - CLOCK_FROM)
+    p = np.clip(p, 0.01, 0.99)
     good = rng.random(seq.size) < p
     bearing = rng.random(seq.size) < quality_share
     team_names = pl.Series(list(teams), dtype=pl.String)

@@ -103,11 +103,14 @@ def summarise(rows: pl.DataFrame) -> list[dict[str, Any]]:
                     "slope_per_10": spec.slope_per_10,
                     "step_at": spec.step_at,
                     "drop": spec.drop,
+                    "clock_per_hour": spec.clock_per_hour,
+                    "slope_spread": spec.slope_spread,
                 },
                 "shape_counts": shapes,
                 "threshold_rate": _rate(shapes["threshold"], n),
                 "gradual_rate": _rate(shapes["gradual"], n),
                 "significant_rate": _rate(int(part["significant"].fill_null(False).sum()), n),
+                "any_fatigue_rate": _rate(shapes["threshold"] + shapes["gradual"], n),
             }
             if spec.step_at is not None:
                 called = part.filter(pl.col("shape") == "threshold")
@@ -149,31 +152,39 @@ def markdown(summary: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         f"{meta['sizes']['days']} days, {meta['sizes']['quality_share']:.0%} quality-bearing · "
         f"{meta['seconds']:.0f} s",
         "",
-        "| scenario | row | threshold called | gradual called | coverage of 38 (given threshold) "
-        "| median width | slope coverage |",
-        "|---|---|---|---|---|---|---|",
+        "| scenario | row | threshold called | gradual called | any fatigue verdict "
+        "| coverage of 38 (given threshold) | median width | slope coverage |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for e in summary:
         lines.append(
             f"| {e['scenario']} | {e['row']} | {_pct(e['threshold_rate'])} | "
-            f"{_pct(e['gradual_rate'])} | {_pct(e.get('coverage_given_threshold'))} | "
+            f"{_pct(e['gradual_rate'])} | {_pct(e['any_fatigue_rate'])} | "
+            f"{_pct(e.get('coverage_given_threshold'))} | "
             f"{e.get('median_interval_width', '—')} | {_pct(e.get('slope_coverage'))} |"
         )
     return "\n".join(lines) + "\n"
 
 
 def figure(summary: list[dict[str, Any]], path: Path) -> None:
-    """Threshold-call rate (false positives for nulls, power for steps) and coverage."""
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+    """False positives (nulls: any fatigue verdict), power (gradual, steps) and coverage."""
+    fig, ax = plt.subplots(figsize=(10, 4.5))
     labels, rates, lows, highs, colors = [], [], [], [], []
     for e in summary:
-        for key, color in (("threshold_rate", "#C44E52"), ("coverage_given_threshold", "#4C72B0")):
+        if e["null"]:
+            keys = (("any_fatigue_rate", "#C44E52", "any verdict"),)
+        elif e["planted"]["step_at"] is None:
+            keys = (("gradual_rate", "#DD8452", "gradual"),)
+        else:
+            keys = (
+                ("threshold_rate", "#55A868", "threshold"),
+                ("coverage_given_threshold", "#4C72B0", "coverage"),
+            )
+        for key, color, label in keys:
             rate = e.get(key)
             if rate is None or rate["rate"] is None:
                 continue
-            if key == "threshold_rate" and not e["null"] and e["planted"]["step_at"] is None:
-                color = "#DD8452"  # gradual: a threshold call is a false positive too
-            labels.append(f"{e['scenario']} ({e['row']})\n{key.split('_')[0]}")
+            labels.append(f"{e['scenario']} ({e['row']})\n{label}")
             rates.append(rate["rate"])
             lows.append(max(0.0, rate["rate"] - rate["ci_low"]))
             highs.append(max(0.0, rate["ci_high"] - rate["rate"]))
@@ -187,7 +198,8 @@ def figure(summary: list[dict[str, Any]], path: Path) -> None:
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=7, loc="center left")
     ax.set_title(
-        "Fatigue verdict: threshold calls (red: null, orange: gradual) and coverage (blue)",
+        "Fatigue verdict: false positives (red), gradual power (orange), "
+        "threshold power (green), coverage of 38 (blue)",
         fontsize=9,
         loc="left",
     )
