@@ -7,6 +7,7 @@ calls is a pure LazyFrame function; each output table is collected once.
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -99,8 +100,16 @@ def run_metrics(
     written: dict[str, int] = {}
     with atomic_output_dir(out_dir, merge=False) as tmp:
         with stages.stage("quarantine"):
-            quality = write_validation(validation, tmp)
-        clean = {t: pl.scan_parquet(tmp / "clean" / f"{t}.parquet") for t in validation.tables}
+            # The activities (the one large table) get no clean copy: see _clean_activities.
+            lazy = [t for t in ("activities",) if t in validation.tables]
+            quality = write_validation(validation, tmp, lazy_clean=lazy)
+        clean = {
+            t: pl.scan_parquet(tmp / "clean" / f"{t}.parquet")
+            for t in validation.tables
+            if t not in lazy
+        }
+        if lazy:
+            clean["activities"] = _clean_activities(validation, quality, tmp)
         reps = clean["reps"]
         as_of_time, as_of_source = resolve_as_of(clean, flag=as_of)
 
@@ -150,6 +159,9 @@ def run_metrics(
             emit=emit,
             stages=stages,
             hygiene=hygiene_frame,
+            written=written,
+            tmp=tmp,
+            activity_rows=quality["tables"].get("activities", {}).get("clean_rows"),
         )
         with stages.stage("team_trend"):  # quarter over quarter (issue 14): empty unless covered
             from analysis.impact.trend import trend_or_empty
@@ -164,6 +176,10 @@ def run_metrics(
                 write_json(tmp / "quality.json", quality)
         with stages.stage("team_summary"):
             emit("team_summary", _team_summary(reps, tmp, written, fatigue_threshold))
+        if "activities" in quality["tables"]:
+            _record_period_rows(quality, written.get("decisions"))
+            write_json(tmp / "quality.json", quality)
+        shutil.rmtree(tmp / _WORK, ignore_errors=True)
         teams = sorted(reps.select("team").unique().collect()["team"].to_list())
         run = {
             "period": {
@@ -192,6 +208,41 @@ def run_metrics(
         write_json(tmp / "run.json", run)
     stages.close()
     return run
+
+
+_WORK = "_work"  # scratch files of one run, removed before the output is swapped in
+
+
+def _clean_activities(
+    validation: ValidationResult, quality: dict[str, Any], tmp: Path
+) -> pl.LazyFrame:
+    """The clean activities as a lazy plan over the input file, without a second copy.
+
+    They are the input rows minus the quarantined ones; each consumer reads only
+    the columns it needs (cheap from parquet). A CSV input is parsed once into a
+    scratch parquet file instead, so that consumers do not each re-parse the text.
+    The plan's row count is checked against the accounting.
+    """
+    plan = validation.tables["activities"]
+    view, _ = plan.resolve()
+    if plan.raw.path.suffix.lower() != ".parquet":
+        scratch = tmp / _WORK / "activities.parquet"
+        scratch.parent.mkdir(parents=True, exist_ok=True)
+        view.sink_parquet(scratch)
+        view = pl.scan_parquet(scratch)
+    counted = view.select(pl.len()).collect().item()
+    expected = quality["tables"]["activities"]["clean_rows"]
+    if counted != expected:  # the accounting invariant, on the rows consumers will read
+        raise RuntimeError(f"row accounting broke for activities: {counted} != {expected}")
+    return view
+
+
+def _record_period_rows(quality: dict[str, Any], decisions: int | None) -> None:
+    """Record how many clean activities fall in the period (the decisions) and outside it."""
+    entry = quality["tables"]["activities"]
+    entry["clean_copy"] = False
+    entry["in_period_rows"] = decisions
+    entry["outside_period_rows"] = None if decisions is None else entry["clean_rows"] - decisions
 
 
 def _team_summary(
@@ -317,19 +368,31 @@ def _decision_stack(
     emit: Callable[[str, pl.DataFrame | pl.LazyFrame], pl.LazyFrame],
     stages: _Stages,
     hygiene: pl.DataFrame | None,
+    written: dict[str, int],
+    tmp: Path,
+    activity_rows: int | None,
 ) -> None:
     if "activities" not in clean:
         return
-    from analysis.decisions.classify import classify_activities, taxonomy_coverage, unmatched_shapes
+    from analysis.decisions.classify import taxonomy_coverage, unmatched_shapes
     from analysis.decisions.fatigue import fatigue_tables
     from analysis.decisions.load import decision_load, rep_load_summary
+    from analysis.decisions.materialize import write_decisions
 
     with stages.stage("classify"):
-        # Streamed to disk and scanned back: the largest table never sits in memory whole.
-        lazy_decisions = emit(
-            "decisions",
-            classify_activities(clean["activities"], reps, taxonomy=taxonomy, period=period),
+        # Written one rep partition at a time and scanned back: memory does not grow
+        # with the activity count (analysis/decisions/materialize.py).
+        registry.get("decisions")
+        path = tmp / "decisions.parquet"
+        written["decisions"] = write_decisions(
+            clean["activities"],
+            reps,
+            path,
+            taxonomy=taxonomy,
+            period=period,
+            activity_rows=activity_rows,
         )
+        lazy_decisions = pl.scan_parquet(path)
     with stages.stage("decision_load"):
         load = emit("decision_load", decision_load(lazy_decisions, threshold=fatigue_threshold))
         emit("rep_load", _trusted(rep_load_summary(load, threshold=fatigue_threshold), hygiene))

@@ -247,10 +247,35 @@ class _StageTee:
         return getattr(self.inner, name)
 
 
+def _track_stage_peaks(tee: _StageTee) -> None:
+    """Give each pipeline stage its own peak RSS: reset the kernel's mark as it starts.
+
+    Wraps ``analysis.pipeline._Stages.stage`` (the stage timer every stage goes through),
+    so the figures do not depend on what the progress bar prints.
+    """
+    try:
+        from analysis import pipeline
+    except ImportError:  # the pipeline is not importable: the child reports the failure
+        return
+    original = pipeline._Stages.stage
+
+    @contextlib.contextmanager
+    def stage(self: Any, name: str) -> Any:
+        tee._hwm()
+        with contextlib.suppress(OSError):
+            Path("/proc/self/clear_refs").write_text("5")
+        with original(self, name):
+            yield
+        tee.stage_peak_gib[name] = round(tee._hwm(), 3)
+
+    pipeline._Stages.stage = stage  # type: ignore[method-assign]
+
+
 def _child_main(kind: str, data: Path, out: Path, result: Path) -> int:
     sys.path.insert(0, str(ROOT))
     tee = _StageTee(sys.stderr)
     sys.stderr = tee
+    _track_stage_peaks(tee)
     try:
         payload = {"ok": True, **CHILDREN[kind](data, out)}
     except BaseException as err:  # report any failure, never crash the harness

@@ -23,6 +23,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 import polars as pl
@@ -203,6 +204,183 @@ def _us_since(start: datetime) -> pl.Expr:
     return (pl.col("occurred_at") - pl.lit(start)).dt.total_microseconds()
 
 
+@dataclass(frozen=True)
+class DecisionLayout:
+    """How :func:`decision_rows` packs a rep-day and a timestamp into integers.
+
+    ``lo`` is the UTC origin of ``_us`` (two days before the period: local offsets are
+    within +-14 h); ``day_bits`` / ``us_bits`` are the bit widths of the day offset and
+    of the microseconds, so ``(_rep_day, _us, tie)`` packs into one Int128 sort key.
+    """
+
+    period: Period
+    zones: tuple[str, ...]
+    lo: datetime
+    hi: datetime
+    day_bits: int
+    us_bits: int
+
+    @classmethod
+    def of(cls, period: Period, zones: Sequence[str | None]) -> DecisionLayout:
+        """The layout of ``period`` for reps in ``zones`` (``None`` entries are ignored)."""
+        lo = datetime.combine(period.start - timedelta(days=2), time(), tzinfo=UTC)
+        hi = datetime.combine(period.end + timedelta(days=2), time(), tzinfo=UTC)
+        day_bits = max(1, (period.end - period.start).days.bit_length())
+        us_bits = max(1, ((hi - lo) // timedelta(microseconds=1)).bit_length())
+        if 32 + day_bits + us_bits + 32 > 126:  # pragma: no cover - periods of decades
+            raise ValueError(f"period {period.label} is too long to classify in one pass")
+        return cls(
+            period, tuple(sorted({z for z in zones if z is not None})), lo, hi, day_bits, us_bits
+        )
+
+
+def rep_keys(reps: pl.LazyFrame) -> pl.LazyFrame:
+    """``rep_id, team, role, timezone, _rep_rank``: the rep's ordinal rank by ``rep_id``.
+
+    The rank keys the decision sort on one integer (reps is small).
+    """
+    return reps.select(
+        "rep_id",
+        "team",
+        "role",
+        "timezone",
+        _rep_rank=pl.col("rep_id").rank("ordinal").cast(pl.Int64),
+    )
+
+
+def shape_columns(taxonomy: Taxonomy) -> list[str]:
+    """The activity columns the taxonomy looks at (the *shape* of an activity)."""
+    cols = ["activity_type", "outcome", "subject"]
+    return [*cols, "_first_touch"] if taxonomy.uses_first_touch else cols
+
+
+def activity_shapes(activities: pl.LazyFrame, *, taxonomy: Taxonomy) -> pl.LazyFrame:
+    """Every distinct activity shape with its integer id ``_shape`` and its classification.
+
+    Sorted, so the ids are the same wherever the table is evaluated. Shapes of
+    activities outside the period are harmless extras (rows join to it, not the reverse).
+    """
+    cols = shape_columns(taxonomy)
+    acts = _with_first_touch(activities) if taxonomy.uses_first_touch else activities
+    distinct = acts.select(cols).unique().sort(cols, nulls_last=True)
+    return _shape_table(distinct, taxonomy).with_columns(
+        _shape=pl.int_range(pl.len(), dtype=pl.UInt32)
+    )
+
+
+def _with_first_touch(activities: pl.LazyFrame) -> pl.LazyFrame:
+    # The rep's first activity on the lead, over all history (before the period cut).
+    return activities.with_columns(
+        _first_touch=(
+            pl.col("lead_id").is_not_null()
+            & (
+                pl.int_range(pl.len()).over(
+                    ["rep_id", "lead_id"], order_by=["occurred_at", "activity_id"]
+                )
+                == 0
+            )
+        )
+    )
+
+
+def decision_rows(
+    activities: pl.LazyFrame,
+    reps: pl.LazyFrame,
+    shapes: pl.LazyFrame,
+    *,
+    layout: DecisionLayout,
+    taxonomy: Taxonomy,
+) -> pl.LazyFrame:
+    """The narrow, unordered rows of the decisions table: ids and integer keys only.
+
+    ``activity_id, _rep_rank, _rep_day, _us, local_hour, _shape``: the activities of
+    ``reps`` (from :func:`rep_keys`) on a rep-local day in the period, with the local
+    day packed into ``_rep_day`` and the time into ``_us`` (see :class:`DecisionLayout`)
+    and the shape as its id in ``shapes`` (:func:`activity_shapes`). Strings stay out,
+    so that the sort in :func:`order_decisions` moves little.
+    """
+    period = layout.period
+    cols = shape_columns(taxonomy)
+    acts = _with_first_touch(activities) if taxonomy.uses_first_touch else activities
+    return (
+        acts.filter(pl.col("occurred_at").is_between(layout.lo, layout.hi, closed="left"))
+        .select("activity_id", "rep_id", "occurred_at", *cols)
+        .join(reps.select("rep_id", "timezone", "_rep_rank"), on="rep_id", how="inner")
+        .with_columns(local_clock(layout.zones))
+        .with_columns(
+            day=pl.col("_local").dt.date(), local_hour=pl.col("_local").dt.hour().cast(pl.Int8)
+        )
+        .filter(pl.col("day").is_between(period.start, period.end, closed="left"))
+        .join(shapes.select(*cols, "_shape"), on=cols, how="left", nulls_equal=True)
+        .select(
+            "activity_id",
+            "_rep_rank",
+            # rep rank and local day in one Int64 (a rep-day run id once sorted)
+            _rep_day=pl.col("_rep_rank") * (1 << layout.day_bits)
+            + (pl.col("day") - pl.lit(period.start)).dt.total_days(),
+            _us=_us_since(layout.lo),
+            local_hour="local_hour",
+            _shape="_shape",
+        )
+    )
+
+
+def order_decisions(
+    rows: pl.LazyFrame, reps: pl.LazyFrame, shapes: pl.LazyFrame, *, layout: DecisionLayout
+) -> pl.LazyFrame:
+    """Sort :func:`decision_rows` by rep, local day and time; number them; name them.
+
+    ``activity_id`` breaks ties of (rep, occurred_at): it is ranked only among the rare
+    rows whose (rep, time) repeats, found by sorting one Int64 and comparing neighbours
+    (far cheaper than hashing every key). ``rows`` is read three times: collect it first
+    when it is large (the pipeline does, one rep partition at a time).
+    """
+    us_bits, day_bits = layout.us_bits, layout.day_bits
+    rows = rows.with_row_index("_row")
+    candidate = (pl.col("_rep_rank") * (1 << us_bits) + pl.col("_us")).alias("_cand")
+    repeated = (
+        rows.select(candidate.sort()).filter(pl.col("_cand") == pl.col("_cand").shift(1)).unique()
+    )
+    ties = (
+        rows.select("_row", "activity_id", "_rep_rank", "_us", candidate)
+        .join(repeated, on="_cand", how="semi")
+        .select(
+            "_row",
+            _tie=pl.col("activity_id").rank("ordinal").over(["_rep_rank", "_us"]).cast(pl.Int64),
+        )
+    )
+    key = (pl.col("_rep_day").cast(pl.Int128) * (1 << us_bits) + pl.col("_us").cast(pl.Int128)) * (
+        1 << 32
+    ) + pl.col("_tie").fill_null(0).cast(pl.Int128)
+    first_of_run = pl.col("_rep_day") != pl.col("_rep_day").shift(1)
+    position = pl.int_range(pl.len(), dtype=pl.Int64)
+    day_mask = (1 << day_bits) - 1
+    return (
+        rows.join(ties, on="_row", how="left")
+        .sort(key)
+        .join(shapes.drop(shape_columns_of(shapes)), on="_shape", how="left", maintain_order="left")
+        .join(
+            reps.select("_rep_rank", "rep_id", "team", "role"),
+            on="_rep_rank",
+            how="left",
+            maintain_order="left",
+        )
+        .with_columns(
+            day=pl.lit(layout.period.start) + pl.duration(days=pl.col("_rep_day") & day_mask),
+            occurred_at=pl.lit(layout.lo) + pl.duration(microseconds=pl.col("_us")),
+            seq_in_day=(
+                position - pl.when(first_of_run.fill_null(True)).then(position).forward_fill() + 1
+            ).cast(pl.Int32),
+        )
+        .select(DECISION_COLUMNS)
+    )
+
+
+def shape_columns_of(shapes: pl.LazyFrame) -> list[str]:
+    """The helper columns of a shape table that the decisions table does not keep."""
+    return [c for c in ("_first_touch",) if c in shapes.collect_schema().names()]
+
+
 def classify_activities(
     activities: pl.LazyFrame,
     reps: pl.LazyFrame,
@@ -243,115 +421,19 @@ def classify_activities(
     Notes
     -----
     Built for tens of millions of rows: the taxonomy runs on the distinct
-    (type, outcome, subject) shapes and is joined back; the order
-    ``(rep, day, occurred_at, activity_id)`` is one Int128 key (polars sorts a single
-    integer far faster than several columns), with ``activity_id`` ranked only among
-    the rare rows that share a rep and a timestamp; ``seq_in_day`` is then the
-    position within the sorted rep-day run.
+    (type, outcome, subject) shapes (:func:`activity_shapes`) and is joined back by an
+    integer id; the order ``(rep, day, occurred_at, activity_id)`` is one Int128 key
+    (polars sorts a single integer far faster than several columns). This is
+    :func:`order_decisions` of :func:`decision_rows`; the pipeline runs the two
+    halves per rep partition so that memory does not grow with the activity count.
     """
     if timezones is None:
         timezones = reps.select(pl.col("timezone").unique()).collect().to_series().to_list()
-    zones = [z for z in timezones if z is not None]
-
-    # Cheap UTC pre-filter (pushes into the scan); local offsets are within +-14 h.
-    lo = datetime.combine(period.start - timedelta(days=2), time(), tzinfo=UTC)
-    hi = datetime.combine(period.end + timedelta(days=2), time(), tzinfo=UTC)
-    # Bit widths of the Int128 sort key: rep rank | day | microseconds since lo | tie rank.
-    day_bits = max(1, (period.end - period.start).days.bit_length())
-    us_bits = max(1, ((hi - lo) // timedelta(microseconds=1)).bit_length())
-    if 32 + day_bits + us_bits + 32 > 126:  # pragma: no cover - periods of decades
-        raise ValueError(f"period {period.label} is too long to classify in one pass")
-
-    acts = activities
-    if taxonomy.uses_first_touch:
-        # The rep's first activity on the lead, over all history (before the period cut).
-        acts = acts.with_columns(
-            _first_touch=(
-                pl.col("lead_id").is_not_null()
-                & (
-                    pl.int_range(pl.len()).over(
-                        ["rep_id", "lead_id"], order_by=["occurred_at", "activity_id"]
-                    )
-                    == 0
-                )
-            )
-        )
-    shape_cols = ["activity_type", "outcome", "subject"]
-    if taxonomy.uses_first_touch:
-        shape_cols.append("_first_touch")
-    # rep_id's rank among reps (reps is small) keys the sort on one integer.
-    rep_cols = reps.select(
-        "rep_id",
-        "team",
-        "role",
-        "timezone",
-        _rep_rank=pl.col("rep_id").rank("ordinal").cast(pl.Int64),
-    )
-    rows = (
-        acts.filter(pl.col("occurred_at").is_between(lo, hi, closed="left"))
-        .select("activity_id", "rep_id", "occurred_at", *shape_cols)
-        .join(rep_cols, on="rep_id", how="inner")
-        .with_columns(local_clock(zones))
-        .with_columns(
-            day=pl.col("_local").dt.date(),
-            local_hour=pl.col("_local").dt.hour().cast(pl.Int8),
-        )
-        .drop("_local")
-        .filter(pl.col("day").is_between(period.start, period.end, closed="left"))
-        .drop("timezone")
-        .with_columns(
-            # rep rank and local day in one Int64 (a rep-day run id once sorted).
-            _rep_day=pl.col("_rep_rank") * (1 << day_bits)
-            + (pl.col("day") - pl.lit(period.start)).dt.total_days(),
-            _us=_us_since(lo),
-        )
-    )
-    # activity_id breaks ties of (rep, occurred_at); rank it only among the rare rows
-    # whose (rep, time) repeats. Repeats are found by sorting one Int64 and comparing
-    # neighbours (much cheaper than hashing 15M keys), then picked with a semi join.
-    candidate = (pl.col("_rep_rank") * (1 << us_bits) + pl.col("_us")).alias("_cand")
-    repeated = (
-        rows.select(candidate.sort()).filter(pl.col("_cand") == pl.col("_cand").shift(1)).unique()
-    )
-    ties = (
-        rows.select("activity_id", "_rep_rank", "_us", candidate)
-        .join(repeated, on="_cand", how="semi")
-        .select(
-            "activity_id",
-            "_rep_rank",
-            _tie=pl.col("activity_id").rank("ordinal").over(["_rep_rank", "_us"]).cast(pl.Int64),
-        )
-    )
-    # Sorted, so the integer shape ids agree wherever the (lazy) shape table is evaluated.
-    distinct = rows.select(shape_cols).unique().sort(shape_cols, nulls_last=True)
-    shapes = _shape_table(distinct, taxonomy)
-    key = (pl.col("_rep_day").cast(pl.Int128) * (1 << us_bits) + pl.col("_us").cast(pl.Int128)) * (
-        1 << 32
-    ) + pl.col("_tie").fill_null(0).cast(pl.Int128)
-    first_of_run = pl.col("_rep_day") != pl.col("_rep_day").shift(1)
-    position = pl.int_range(pl.len(), dtype=pl.Int64)
-    # The sort moves only narrow columns: the shape's strings and the rep's attributes
-    # come back by small integer ids afterwards (the sort's working set is the peak).
-    shapes = shapes.with_columns(_shape=pl.int_range(pl.len(), dtype=pl.UInt32))
-    return (
-        rows.join(shapes.select(*shape_cols, "_shape"), on=shape_cols, how="left", nulls_equal=True)
-        .drop(*shape_cols, "rep_id", "team", "role")
-        .join(ties, on=["activity_id", "_rep_rank"], how="left")
-        .sort(key)
-        .join(shapes, on="_shape", how="left", maintain_order="left")
-        .join(
-            rep_cols.select("_rep_rank", "rep_id", "team", "role"),
-            on="_rep_rank",
-            how="left",
-            maintain_order="left",
-        )
-        .with_columns(
-            seq_in_day=(
-                position - pl.when(first_of_run.fill_null(True)).then(position).forward_fill() + 1
-            ).cast(pl.Int32)
-        )
-        .select(DECISION_COLUMNS)
-    )
+    layout = DecisionLayout.of(period, timezones)
+    keyed = rep_keys(reps)
+    shapes = activity_shapes(activities, taxonomy=taxonomy)
+    rows = decision_rows(activities, keyed, shapes, layout=layout, taxonomy=taxonomy)
+    return order_decisions(rows, keyed, shapes, layout=layout)
 
 
 def taxonomy_coverage(decisions: pl.LazyFrame) -> pl.LazyFrame:

@@ -190,7 +190,7 @@ def filled(column: str | pl.Expr) -> pl.Expr:
     [True, False, False]
     """
     c = _col(column).cast(pl.String)
-    return c.is_not_null() & (c.str.strip_chars().str.len_chars() > 0).fill_null(False)
+    return c.is_not_null() & (c.str.strip_chars().str.len_bytes() > 0).fill_null(False)
 
 
 def stage_consistent() -> pl.Expr:

@@ -1,0 +1,196 @@
+"""Write the ``decisions`` table in bounded memory (the pipeline's edge for the largest table).
+
+:func:`analysis.decisions.classify.classify_activities` is one lazy plan; its sort
+needs every row of the period at once, so memory grows with the activity count
+(13 GiB at 100M activities). Here the same two halves (``decision_rows`` then
+``order_decisions``) run once per *rep partition*: contiguous ranges of reps (in
+``rep_id`` order) holding about ``rows_per_part`` activities each. The sort key
+starts with the rep, so writing the partitions one after the other gives exactly
+the table the single plan gives, row for row. Peak memory then depends on the
+partition size, not on the number of activities; at most sizes there is one
+partition and nothing changes.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from datetime import datetime
+>>> from analysis.decisions.taxonomy import load_taxonomy
+>>> from analysis.periods import Period
+>>> acts = pl.LazyFrame({
+...     "activity_id": ["a1", "a2", "a3"], "rep_id": ["r1", "r2", "r1"],
+...     "occurred_at": [datetime(2026, 7, 2, 9), datetime(2026, 7, 2, 10), datetime(2026, 7, 2, 8)],
+...     "activity_type": ["call", "email", "call"], "outcome": ["positive", None, "negative"],
+...     "subject": ["Discovery", "Follow-up", "Discovery"],
+... }).with_columns(pl.col("occurred_at").dt.replace_time_zone("UTC"))
+>>> reps = pl.LazyFrame({"rep_id": ["r1", "r2"], "team": ["W", "W"], "role": ["AE", "BDR"],
+...                      "timezone": ["UTC", "UTC"]})
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "decisions.parquet"
+>>> write_decisions(acts, reps, path, taxonomy=load_taxonomy(), period=Period.quarter("2026Q3"),
+...                 rows_per_part=1)
+3
+>>> pl.read_parquet(path).select("activity_id", "rep_id", "seq_in_day").rows()
+[('a3', 'r1', 1), ('a1', 'r1', 2), ('a2', 'r2', 1)]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from analysis.decisions.classify import (
+    DecisionLayout,
+    activity_shapes,
+    decision_rows,
+    order_decisions,
+    rep_keys,
+)
+from analysis.decisions.taxonomy import Taxonomy
+from analysis.log import get_logger
+from analysis.periods import Period
+
+_log = get_logger(__name__)
+
+#: Activities per rep partition: about 0.2 GB of working memory per million rows, so
+#: a partition stays near 1.2 GiB (benchmarks/README.md has the measurements).
+ROWS_PER_PART = 6_000_000
+#: zstd level of the decisions file: level 1 encodes 15M rows in ~20% less CPU than the
+#: default (3) for a ~10% larger file (benchmarks/README.md).
+ZSTD_LEVEL = 1
+
+
+def rep_partitions(counts: pl.DataFrame, *, rows_per_part: int) -> list[tuple[int, int]]:
+    """Contiguous ``(first, last)`` rep-rank ranges of about ``rows_per_part`` activities.
+
+    ``counts`` holds ``_rep_rank`` and ``n`` (activities per rep). A rep is never split.
+
+    Examples
+    --------
+    >>> c = pl.DataFrame({"_rep_rank": [1, 2, 3, 4], "n": [5, 5, 5, 1]})
+    >>> rep_partitions(c, rows_per_part=10)
+    [(1, 2), (3, 4)]
+    >>> rep_partitions(c, rows_per_part=100)
+    [(1, 4)]
+    """
+    ranges: list[tuple[int, int]] = []
+    first, last, total = None, 0, 0
+    for rank, n in counts.sort("_rep_rank").select("_rep_rank", "n").iter_rows():
+        if first is not None and total + n > rows_per_part:
+            ranges.append((first, last))
+            first, total = None, 0
+        if first is None:
+            first = rank
+        last, total = rank, total + n
+    if first is not None:
+        ranges.append((first, last))
+    return ranges
+
+
+def write_decisions(
+    activities: pl.LazyFrame,
+    reps: pl.LazyFrame,
+    path: str | Path,
+    *,
+    taxonomy: Taxonomy,
+    period: Period,
+    rows_per_part: int | None = None,
+    activity_rows: int | None = None,
+) -> int:
+    """Classify ``activities`` and write the ``decisions`` table to ``path``; return its rows.
+
+    The result equals ``classify_activities(...).collect()`` (same rows, order and
+    dtypes). ``rows_per_part`` defaults to :data:`ROWS_PER_PART`. ``activity_rows`` (the clean activity count, if known) saves a count pass;
+    with more than ``rows_per_part`` activities the reps are split into partitions.
+    """
+    path = Path(path)
+    rows_per_part = ROWS_PER_PART if rows_per_part is None else rows_per_part
+    keyed = rep_keys(reps).collect()
+    layout = DecisionLayout.of(period, keyed["timezone"].unique().to_list())
+    shapes = activity_shapes(activities, taxonomy=taxonomy).collect()
+    if activity_rows is None:
+        activity_rows = activities.select(pl.len()).collect().item()
+    if activity_rows <= rows_per_part:
+        parts = [(1, max(keyed.height, 1))]
+    else:
+        counts = (
+            activities.group_by("rep_id")
+            .agg(n=pl.len())
+            .join(keyed.lazy().select("rep_id", "_rep_rank"), on="rep_id", how="inner")
+            .collect()
+        )
+        parts = rep_partitions(counts, rows_per_part=rows_per_part)
+    _log.debug("decisions: %d activities in %d rep partition(s)", activity_rows, len(parts))
+    if len(parts) <= 1:
+        rows = decision_rows(
+            activities, keyed.lazy(), shapes.lazy(), layout=layout, taxonomy=taxonomy
+        ).collect()
+        # rows is in memory: order_decisions reads it three times for free
+        table = order_decisions(rows.lazy(), keyed.lazy(), shapes.lazy(), layout=layout).collect()
+        del rows
+        table.write_parquet(path, compression_level=ZSTD_LEVEL, row_group_size=1_000_000)
+        return table.height
+    return _write_parts(
+        activities, keyed, shapes, path, parts=parts, layout=layout, taxonomy=taxonomy
+    )
+
+
+def _write_parts(
+    activities: pl.LazyFrame,
+    keyed: pl.DataFrame,
+    shapes: pl.DataFrame,
+    path: Path,
+    *,
+    parts: list[tuple[int, int]],
+    layout: DecisionLayout,
+    taxonomy: Taxonomy,
+) -> int:
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    # One streamed pass parses the activities into narrow integer rows on disk, one
+    # folder per partition (beside the output, removed at the end); each partition is
+    # then read back alone.
+    scratch = path.with_name(f".{path.stem}.parts")
+    starts = pl.Series([first for first, _ in parts], dtype=pl.Int64)
+    part = (pl.lit(starts).search_sorted(pl.col("_rep_rank"), side="right") - 1).cast(pl.UInt32)
+    decision_rows(
+        activities, keyed.lazy(), shapes.lazy(), layout=layout, taxonomy=taxonomy
+    ).with_columns(_part=part).sink_parquet(pl.PartitionBy(scratch, key="_part", include_key=False))
+    written = 0
+    writer = None
+    try:
+        for i, (first, last) in enumerate(parts):
+            part_reps = keyed.filter(pl.col("_rep_rank").is_between(first, last))
+            folder = scratch / f"_part={i}"
+            if not folder.exists():  # no activity of these reps in the period
+                continue
+            rows = pl.scan_parquet(folder / "*.parquet").collect()
+            table = (
+                order_decisions(rows.lazy(), part_reps.lazy(), shapes.lazy(), layout=layout)
+                .collect()
+                .to_arrow()
+            )
+            del rows
+            if writer is None:
+                writer = pq.ParquetWriter(
+                    path, table.schema, compression="zstd", compression_level=ZSTD_LEVEL
+                )
+            writer.write_table(table, row_group_size=1_000_000)
+            written += table.num_rows
+            del table
+    finally:
+        if writer is not None:
+            writer.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+    if writer is None:  # nothing in the period: an empty table with the right columns
+        empty = keyed.clear().lazy()
+        order_decisions(
+            decision_rows(
+                activities.clear(), empty, shapes.lazy(), layout=layout, taxonomy=taxonomy
+            ),
+            empty,
+            shapes.lazy(),
+            layout=layout,
+        ).collect().write_parquet(path)
+    return written
