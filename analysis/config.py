@@ -88,6 +88,14 @@ _SETTINGS: tuple[Setting, ...] = (
         "days after booking within which a meeting's won deal counts for the BDR funnel",
     ),
     Setting(
+        "bdr_exceptional_alpha",
+        0.001,
+        None,
+        True,
+        "Holm-adjusted one-sided p below which a BDR who wins more often than the rest of the "
+        "team is left out of the pooled benchmark the other BDRs are compared with",
+    ),
+    Setting(
         "min_taxonomy_coverage",
         0.8,
         None,
@@ -117,6 +125,7 @@ class Defaults:
     handoff_sla_hours: float = SETTINGS["handoff_sla_hours"].default
     stall_quantile: float = SETTINGS["stall_quantile"].default
     outcome_horizon_days: int = SETTINGS["outcome_horizon_days"].default
+    bdr_exceptional_alpha: float = SETTINGS["bdr_exceptional_alpha"].default
     min_taxonomy_coverage: float = SETTINGS["min_taxonomy_coverage"].default
     tz: str = SETTINGS["tz"].default
     confidence: float = SETTINGS["confidence"].default

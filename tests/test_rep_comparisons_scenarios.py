@@ -42,6 +42,46 @@ def test_planted_weak_bdr_is_flagged():
     assert out.filter(pl.col("kind") == "equal")["flag"].mean() <= 0.05
 
 
+def test_exceptional_bdrs_do_not_get_ordinary_bdrs_flagged():
+    """Two perfect BDRs (12/12, 34/34) in teams of six equal BDRs: pooled with the others
+    they raised the benchmark until ordinary BDRs were flagged in nearly every team; left
+    out as exceptional, at most 2 of 20 teams flag an ordinary BDR."""
+    batch = bdr_teams(np.random.default_rng(5), teams=20, bdrs_per_team=6, perfect=[12, 34])
+    kind = pl.col("rep_id").replace_strict(batch.planted, default="equal")
+    args = (batch.meetings, batch.opportunities, batch.reps)
+    robust = bdr_funnel(*args, period=Q3, as_of=batch.as_of).with_columns(kind=kind)
+    pooled = bdr_funnel(*args, period=Q3, as_of=batch.as_of, exceptional_alpha=0.0)
+    pooled = pooled.with_columns(kind=kind)
+
+    def teams_flagging_equal(out: pl.DataFrame) -> int:
+        equal = out.filter(pl.col("kind") == "equal")
+        return int(equal.group_by("team").agg(pl.col("flag").any())["flag"].sum())
+
+    assert teams_flagging_equal(pooled) >= 15  # the old benchmark: nearly every team
+    assert teams_flagging_equal(robust) <= 2
+    assert not robust.filter(pl.col("kind") == "perfect")["flag"].any()
+    equal = robust.filter(pl.col("kind") == "equal")
+    perfect_share = robust.filter(pl.col("kind") == "perfect")["won_by_horizon"].min()
+    assert (equal["others_won_by_horizon"] < perfect_share).all()
+    assert (equal["others_won_by_horizon"] < 0.5).all()  # the pool is the ordinary BDRs
+
+
+def test_weak_bdr_is_still_flagged_beside_an_exceptional_one():
+    out, _ = _funnel(
+        seed=6,
+        teams=10,
+        bdrs_per_team=6,
+        meetings=(90, 110),
+        weak=0.2,
+        close_days=(5, 30),
+        perfect=[34],
+    )
+    weak = out.filter(pl.col("kind") == "weak")
+    assert weak["flag"].mean() >= 0.7
+    assert out.filter(pl.col("kind") == "equal")["flag"].mean() <= 0.05
+    assert not out.filter(pl.col("kind") == "perfect")["flag"].any()
+
+
 def test_late_booker_is_not_flagged_though_their_raw_rate_is_low():
     out, _ = _funnel(seed=3, teams=20, bdrs_per_team=5, late=True)
     late = out.filter(pl.col("kind") == "late")

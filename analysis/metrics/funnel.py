@@ -38,14 +38,18 @@ compares outcomes at a common horizon (``outcome_horizon_days``, default 60):
 ``won_by_horizon`` is the Kaplan-Meier cumulative share of meetings whose first credited
 win closed within the horizon of booking, every other meeting censored at its
 follow-up until as-of (``_horizon_cells``), with its interval
-(``won_by_horizon_ci_low/high``); ``others_won_by_horizon`` pools the team's other BDRs.
+(``won_by_horizon_ci_low/high``); ``others_won_by_horizon`` pools the team's other BDRs
+(exceptional ones left out, below).
 
 A BDR is flagged when the evidence is sufficient (``meetings_booked >= min_meetings``)
 and a one-sided log-rank test (statsmodels ``survdiff`` on the same censored data)
 of this BDR's meetings against the pooled meetings of the team's other BDRs, Holm-adjusted
 over the team's tested BDRs, is below ``alpha``: ``flag_p_value`` (raw, one-sided: fewer
-wins) and ``flag_p_adjusted``. Log-rank rather than Fisher's exact test because open
-deals are censored: with every meeting followed to the horizon the two compare the same
+wins) and ``flag_p_adjusted``. The pool leaves out *exceptional* BDRs, whose own test for
+*more* wins than the rest of the team is below ``exceptional_alpha`` (a heuristic, 0.001)
+after Holm: one or two outstanding (say 100 %) BDRs would otherwise raise the benchmark
+until ordinary BDRs are flagged against it (``docs/calibration_rep_comparisons.md``).
+Log-rank rather than Fisher's exact test because open deals are censored: with every meeting followed to the horizon the two compare the same
 thing. A single-BDR team is never tested; a BDR converting better than the others has a
 one-sided p near 1 (a 100 % BDR is never flagged); no bound is compared with a median.
 
@@ -64,6 +68,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import polars as pl
 
+from analysis.config import DEFAULTS
 from analysis.metrics import exprs
 from analysis.metrics._common import in_window, period_bounds
 from analysis.metrics.stats import (
@@ -152,6 +157,7 @@ def bdr_funnel(
     sourced_window_days: int = 90,
     as_of: datetime | date | None = None,
     outcome_horizon_days: int = DEFAULT_OUTCOME_HORIZON_DAYS,
+    exceptional_alpha: float = DEFAULTS.bdr_exceptional_alpha,
 ) -> pl.DataFrame:
     """One row per BDR with meetings booked in the period, sorted by team, rep_id.
 
@@ -255,6 +261,7 @@ def bdr_funnel(
         alpha=alpha,
         min_meetings=min_meetings,
         horizon=outcome_horizon_days,
+        exceptional_alpha=exceptional_alpha,
     )
 
 
@@ -295,8 +302,39 @@ def _loo_median(df: pl.DataFrame, value: str) -> pl.DataFrame:
     return pairs.group_by("rep_id").agg(pl.col("_v").median().alias("team_median_excl_rep"))
 
 
+def _one_sided(
+    days: np.ndarray,
+    event: np.ndarray,
+    n: np.ndarray,
+    mine: np.ndarray,
+    *,
+    below: bool,
+    fewer: bool,
+) -> float | None:
+    """One-sided log-rank p-value (statsmodels ``survdiff``) that the ``mine`` rows win
+    less (``fewer``) or more (not ``fewer``) often than the other rows; ``below`` says
+    which way the estimates point. None when there is no test."""
+    from statsmodels.duration.survfunc import survdiff
+
+    if not mine.any() or not (~mine).any() or (event * n).sum() <= 0:
+        return None
+    try:
+        _, p_two = survdiff(
+            np.repeat(days, n), np.repeat(event, n), np.repeat(mine.astype(np.int64), n)
+        )
+    except np.linalg.LinAlgError:  # degenerate (e.g. every win at one time): no test
+        return None
+    p_value = float(p_two) / 2 if below == fewer else 1 - float(p_two) / 2
+    return p_value if np.isfinite(p_value) else None
+
+
 def _horizon_tests(
-    df: pl.DataFrame, cells: pl.DataFrame | None, *, alpha: float, horizon: int
+    df: pl.DataFrame,
+    cells: pl.DataFrame | None,
+    *,
+    alpha: float,
+    horizon: int,
+    exceptional_alpha: float = DEFAULTS.bdr_exceptional_alpha,
 ) -> pl.DataFrame:
     """``won_by_horizon`` (KM, censored at as-of) and the one-sided test against the others.
 
@@ -306,9 +344,13 @@ def _horizon_tests(
     against the pooled meetings of the team's other BDRs, on the same censored data,
     made one-sided (fewer wins): ``flag_p_value``. Holm within the team:
     ``flag_p_adjusted``.
-    """
-    from statsmodels.duration.survfunc import survdiff
 
+    The pool leaves out *exceptional* BDRs (teams of three or more): those whose own
+    one-sided test for *more* wins than the rest of the team is below
+    ``exceptional_alpha`` (a heuristic, 0.001 by default) after Holm within the team. One
+    or two outstanding BDRs would otherwise raise the benchmark until ordinary BDRs are
+    flagged against it. ``others_won_by_horizon`` is the share of that pool.
+    """
     cols = {
         "won_by_horizon": pl.Float64,
         "won_by_horizon_ci_low": pl.Float64,
@@ -329,39 +371,53 @@ def _horizon_tests(
     members: dict[str, list[str]] = {}
     for rep_id, team in team_of.items():
         members.setdefault(team, []).append(rep_id)
-    rows = []
+
+    def share(rows: np.ndarray, days: np.ndarray, event: np.ndarray, n: np.ndarray) -> dict:
+        return km_cumulative_share(
+            days[rows], event[rows], n[rows].astype(float), at=float(horizon), alpha=alpha
+        )
+
+    teams = {}
+    above = []  # stage 1: which BDRs win more often than the rest of their team
     for team, team_reps in members.items():
         in_team = c_team == team
         days, event, n, reps = c_days[in_team], c_event[in_team], c_n[in_team], c_rep[in_team]
-        team_rows = []
+        teams[team] = (days, event, n, reps)
+        for rep_id in team_reps:
+            if len(team_reps) < 3:
+                continue
+            mine = reps == rep_id
+            km, rest = share(mine, days, event, n), share(~mine, days, event, n)
+            below = km["share"] is not None and rest["share"] is not None
+            below = below and km["share"] < rest["share"]
+            p = _one_sided(days, event, n, mine, below=below, fewer=False)
+            above.append({"rep_id": rep_id, "team": team, "p_more": p})
+    exceptional: set[str] = set()
+    if above:
+        adjusted = pl.DataFrame(
+            above, schema={"rep_id": pl.String, "team": pl.String, "p_more": pl.Float64}
+        ).with_columns(exprs.holm_adjusted("p_more", over="team"))
+        exceptional = set(adjusted.filter(pl.col("p_more") < exceptional_alpha)["rep_id"].to_list())
+    rows = []
+    for team, team_reps in members.items():
+        days, event, n, reps = teams[team]
+        left_out = np.isin(reps, [r for r in team_reps if r in exceptional])
         for rep_id in team_reps:
             mine = reps == rep_id
-            km = km_cumulative_share(
-                days[mine], event[mine], n[mine].astype(float), at=float(horizon), alpha=alpha
-            )
-            others = km_cumulative_share(
-                days[~mine], event[~mine], n[~mine].astype(float), at=float(horizon), alpha=alpha
-            )
+            pool = ~mine & ~left_out
+            km, others = share(mine, days, event, n), share(pool, days, event, n)
             p_value = None
-            tested = rep_id in sufficient and len(team_reps) >= 2
-            if tested and mine.any() and (~mine).any() and (event * n).sum() > 0:
-                try:
-                    _, p_two = survdiff(
-                        np.repeat(days, n), np.repeat(event, n), np.repeat(mine.astype(np.int64), n)
-                    )
-                except np.linalg.LinAlgError:  # degenerate (e.g. every win at one time): no test
-                    p_two = float("nan")
-                fewer = (
-                    km["share"] is not None
-                    and others["share"] is not None
-                    and km["share"] < others["share"]
+            if rep_id in sufficient and len(team_reps) >= 2:
+                below = km["share"] is not None and others["share"] is not None
+                below = below and km["share"] < others["share"]
+                keep = mine | pool
+                p_value = _one_sided(
+                    days[keep], event[keep], n[keep], mine[keep], below=below, fewer=True
                 )
-                p_value = float(p_two) / 2 if fewer else 1 - float(p_two) / 2
-                if not np.isfinite(p_value):
-                    p_value = None  # no evidence: null, never a number
-            team_rows.append(
+            rows.append(
                 {
                     "rep_id": rep_id,
+                    "team": team,
                     "won_by_horizon": km["share"],
                     "won_by_horizon_ci_low": km["low"],
                     "won_by_horizon_ci_high": km["high"],
@@ -369,7 +425,6 @@ def _horizon_tests(
                     "flag_p_value": p_value,
                 }
             )
-        rows += [{**row, "team": team} for row in team_rows]
     schema = {"rep_id": pl.String, **{c: t for c, t in cols.items() if c != "flag_p_adjusted"}}
     tests = (
         pl.DataFrame(rows, schema={**schema, "team": pl.String})
@@ -386,6 +441,7 @@ def _finish(
     alpha: float,
     min_meetings: int,
     horizon: int,
+    exceptional_alpha: float = DEFAULTS.bdr_exceptional_alpha,
 ) -> pl.DataFrame:
     ci = wilson_interval(df["won"], df["meetings_booked"], alpha=alpha)
     df = df.with_columns(ci)
@@ -412,7 +468,9 @@ def _finish(
         ),
         team_median_meetings_booked=pl.col("meetings_booked").median().over("team"),
     ).join(_loo_median(benchmark, "won_per_meeting"), on="rep_id", how="left")
-    df = _horizon_tests(df, cells, alpha=alpha, horizon=horizon)
+    df = _horizon_tests(
+        df, cells, alpha=alpha, horizon=horizon, exceptional_alpha=exceptional_alpha
+    )
     flag = ((pl.col("evidence") == "sufficient") & (pl.col("flag_p_adjusted") < alpha)).fill_null(
         False
     )
