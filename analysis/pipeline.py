@@ -122,7 +122,10 @@ def run_metrics(
             written[name] = write_table(frame, path)
             return pl.scan_parquet(path)
 
-        unmeasured = unmeasured_components(_captured_columns(clean))
+        activity_slices = _activity_slices(validation, clean)
+        unmeasured = unmeasured_components(
+            _captured_columns(clean, {"activities": activity_slices} if activity_slices else None)
+        )
         if unmeasured:
             quality["warnings"].append(
                 "hygiene components not scored, because their columns are empty in every row "
@@ -162,7 +165,7 @@ def run_metrics(
             written=written,
             tmp=tmp,
             activity_rows=quality["tables"].get("activities", {}).get("clean_rows"),
-            activity_slices=_activity_slices(validation, clean),
+            activity_slices=activity_slices,
         )
         with stages.stage("team_trend"):  # quarter over quarter (issue 14): empty unless covered
             from analysis.impact.trend import trend_or_empty
@@ -269,7 +272,9 @@ def _team_summary(
     return team_summary(reps, fatigue_threshold=fatigue_threshold, **tables)
 
 
-def _captured_columns(clean: dict[str, pl.LazyFrame]) -> dict[str, list[str]]:
+def _captured_columns(
+    clean: dict[str, pl.LazyFrame], slices: dict[str, list[pl.LazyFrame]] | None = None
+) -> dict[str, list[str]]:
     """Per clean table, the hygiene source columns holding at least one value."""
     from analysis.metrics.hygiene import COMPONENT_SOURCES
 
@@ -278,14 +283,17 @@ def _captured_columns(clean: dict[str, pl.LazyFrame]) -> dict[str, list[str]]:
         wanted.setdefault(table, set()).update(columns)
     captured = {}
     for table, columns in wanted.items():
-        if table in clean:
-            row = (
-                clean[table]
-                .select(pl.col(sorted(columns)).is_not_null().any())
-                .collect()
-                .row(0, named=True)
-            )
-            captured[table] = sorted(c for c, has_value in row.items() if has_value)
+        if table not in clean:
+            continue
+        found: set[str] = set()
+        # slice by slice where the table is large (bounded memory), stopping once all seen
+        for part in (slices or {}).get(table) or [clean[table]]:
+            todo = sorted(columns - found)
+            if not todo:
+                break
+            row = part.select(pl.col(todo).is_not_null().any()).collect().row(0, named=True)
+            found.update(c for c, has_value in row.items() if has_value)
+        captured[table] = sorted(found)
     return captured
 
 
