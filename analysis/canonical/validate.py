@@ -161,7 +161,8 @@ class TablePlan:
                 ],
                 how="diagonal_relaxed",
             )
-        return clean, quarantine
+        self.resolved = (clean, quarantine)  # the passes over the input run once
+        return self.resolved
 
     def clean_slices(self, *, step: int | None = None) -> list[pl.LazyFrame]:
         """The clean plan cut into slices of input rows (each a bounded-memory query).
