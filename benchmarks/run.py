@@ -39,7 +39,6 @@ import contextlib
 import json
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -207,47 +206,25 @@ def _vmhwm_gib() -> float | None:
     return None
 
 
-class _StageTee:
-    """Pass stderr through, remembering the pipeline's stage timings and peak memory.
+class _StagePeaks:
+    """Each pipeline stage's timing and peak memory, and the process's peak.
 
-    On each "<stage> …" line the kernel's peak-RSS mark is reset (``5`` written
-    to ``/proc/self/clear_refs``); on "<stage> done in Ns" the peak since then is
-    read, giving each stage its own peak resident set. ``peak_gib`` keeps the
-    running maximum over the whole process.
+    :func:`_track_stage_peaks` fills it from the pipeline's own stage timer.
     """
 
-    _START = re.compile(r"\[decision-stack\] (\S+) …")
-    _DONE = re.compile(r"\[decision-stack\] (\S+) done in ([\d.]+)s")
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
+    def __init__(self) -> None:
         self.stages: dict[str, float] = {}
         self.stage_peak_gib: dict[str, float] = {}
         self.peak_gib = 0.0
 
-    def _hwm(self) -> float:
+    def hwm(self) -> float:
+        """The kernel's peak-RSS mark now (GiB), kept in the running maximum."""
         hwm = _vmhwm_gib() or 0.0
         self.peak_gib = max(self.peak_gib, hwm)
         return hwm
 
-    def write(self, text: str) -> int:
-        for match in self._DONE.finditer(text):
-            self.stages[match[1]] = float(match[2])
-            self.stage_peak_gib[match[1]] = round(self._hwm(), 3)
-        if self._START.search(text):
-            self._hwm()
-            with contextlib.suppress(OSError):
-                Path("/proc/self/clear_refs").write_text("5")
-        return self.inner.write(text)
 
-    def flush(self) -> None:
-        self.inner.flush()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-
-def _track_stage_peaks(tee: _StageTee) -> None:
+def _track_stage_peaks(peaks: _StagePeaks) -> None:
     """Give each pipeline stage its own peak RSS: reset the kernel's mark as it starts.
 
     Wraps ``analysis.pipeline._Stages.stage`` (the stage timer every stage goes through),
@@ -261,35 +238,33 @@ def _track_stage_peaks(tee: _StageTee) -> None:
 
     @contextlib.contextmanager
     def stage(self: Any, name: str) -> Any:
-        tee._hwm()
+        peaks.hwm()
         with contextlib.suppress(OSError):
             Path("/proc/self/clear_refs").write_text("5")
         with original(self, name):
             yield
-        tee.stage_peak_gib[name] = round(tee._hwm(), 3)
+        peaks.stages[name] = self.timings[name]
+        peaks.stage_peak_gib[name] = round(peaks.hwm(), 3)
 
     pipeline._Stages.stage = stage  # type: ignore[method-assign]
 
 
 def _child_main(kind: str, data: Path, out: Path, result: Path) -> int:
     sys.path.insert(0, str(ROOT))
-    tee = _StageTee(sys.stderr)
-    sys.stderr = tee
-    _track_stage_peaks(tee)
+    peaks = _StagePeaks()
+    _track_stage_peaks(peaks)
     try:
         payload = {"ok": True, **CHILDREN[kind](data, out)}
     except BaseException as err:  # report any failure, never crash the harness
         payload = {
             "ok": False,
             "error": f"{type(err).__name__}: {err}"[:500],
-            "detail": {f"{k} (before failure)": v for k, v in tee.stages.items()},
+            "detail": {f"{k} (before failure)": v for k, v in peaks.stages.items()},
             "traceback": traceback.format_exc()[-3000:],
         }
-    finally:
-        sys.stderr = tee.inner
-    payload["vmhwm_gib"] = max(_vmhwm_gib() or 0.0, tee.peak_gib) or None
-    if tee.stage_peak_gib:
-        payload["stage_peak_rss_gib"] = tee.stage_peak_gib
+    payload["vmhwm_gib"] = max(_vmhwm_gib() or 0.0, peaks.peak_gib) or None
+    if peaks.stage_peak_gib:
+        payload["stage_peak_rss_gib"] = peaks.stage_peak_gib
     result.write_text(json.dumps(payload, default=str))
     return 0 if payload["ok"] else 1
 

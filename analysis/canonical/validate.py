@@ -80,6 +80,9 @@ class TablePlan:
     key: tuple[str, ...]
     rep_ref: str | None = None
     resolved: tuple[pl.LazyFrame, pl.LazyFrame] | None = None
+    #: set by :meth:`resolve`: the quarantined row numbers and the input's row count
+    bad_rows: pl.Series | None = None
+    n_rows: int = 0
 
     def resolve(self, *, engine: str = "auto") -> tuple[pl.LazyFrame, pl.LazyFrame]:
         """The clean and quarantine plans (clean in input order; quarantine by ``source_row``).
@@ -135,10 +138,7 @@ class TablePlan:
         # A membership filter on a small set of row numbers streams in bounded memory
         # (an anti join on 15M rows would materialise them).
         bad_rows = bad.get_column(_ROW).implode()
-        self._clean_of = lambda rows: rows.filter(~pl.col(_ROW).is_in(bad_rows)).select(
-            pl.col(_PARSED + name).alias(name) for name in self.columns
-        )
-        self._n_rows = n_rows
+        self.bad_rows, self.n_rows = bad_rows, n_rows
         clean = self._clean_of(self.rows)
         # The suspects already hold the raw values: no second pass over the input.
         quarantine = (
@@ -164,15 +164,19 @@ class TablePlan:
         self.resolved = (clean, quarantine)  # the passes over the input run once
         return self.resolved
 
+    def _clean_of(self, rows: pl.LazyFrame) -> pl.LazyFrame:
+        """The clean canonical columns of ``rows`` (a plan over ``self.rows``)."""
+        return rows.filter(~pl.col(_ROW).is_in(self.bad_rows)).select(
+            pl.col(_PARSED + name).alias(name) for name in self.columns
+        )
+
     def clean_slices(self, *, step: int | None = None) -> list[pl.LazyFrame]:
         """The clean plan cut into slices of input rows (each a bounded-memory query).
 
         Stacked in order they are ``resolve()[0]``; see :mod:`analysis.slices`.
         """
         self.resolve()
-        return [
-            self._clean_of(part) for part in row_slices(self.rows, rows=self._n_rows, step=step)
-        ]
+        return [self._clean_of(part) for part in row_slices(self.rows, rows=self.n_rows, step=step)]
 
 
 @dataclass

@@ -12,8 +12,9 @@ last decision before the drop) and of the planted slope, and the interval widths
     .venv/bin/python benchmarks/calibration/fatigue.py --reps 20 --scenarios no_effect,step_medium
 
 Writes ``--out`` (default ``benchmarks/calibration/results``): ``fatigue.json`` (every
-figure and every replication's verdict), ``fatigue.md`` (the summary table) and
-``fatigue.png`` (rates with 95% intervals). Not a timed test; the summary is quoted in
+figure), ``fatigue.md`` (the summary table) and ``fatigue.png`` (rates with 95% intervals);
+every replication's verdict goes to ``--runs-out`` (default
+``data/calibration/fatigue_runs.parquet``, generated data kept out of git). Not a timed test; the summary is quoted in
 ``docs/calibration_fatigue.md``.
 """
 
@@ -213,6 +214,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=200)
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    parser.add_argument(
+        "--runs-out",
+        default=str(Path(__file__).parents[2] / "data" / "calibration" / "fatigue_runs.parquet"),
+        help="every replication's verdict (generated data: git-ignored)",
+    )
     args = parser.parse_args(argv)
     names = [n for n in args.scenarios.split(",") if n]
     unknown = sorted(set(names) - set(SCENARIOS))
@@ -236,9 +242,11 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": time.perf_counter() - start,
         "method": "analysis.decisions.fatigue.fatigue with its defaults",
     }
-    (out / "fatigue.json").write_text(
-        json.dumps({"meta": meta, "summary": summary, "runs": rows.to_dicts()}, indent=1)
-    )
+    # the summary is kept with the docs; every replication's verdict is generated data
+    (out / "fatigue.json").write_text(json.dumps({"meta": meta, "summary": summary}, indent=1))
+    runs_path = Path(args.runs_out)
+    runs_path.parent.mkdir(parents=True, exist_ok=True)
+    rows.write_parquet(runs_path)
     (out / "fatigue.md").write_text(markdown(summary, meta))
     figure(summary, out / "fatigue.png")
     print(markdown(summary, meta))
