@@ -104,8 +104,9 @@ def write_decisions(
     The result equals ``classify_activities(...).collect()`` (same rows, order and
     dtypes). ``slices``, consecutive row slices of ``activities`` (the validation's
     ``clean_slices``), are read one at a time where the whole log is scanned, so that
-    polars' read-ahead stays bounded (:mod:`analysis.slices`). ``rows_per_part`` defaults to :data:`ROWS_PER_PART`. ``activity_rows`` (the clean activity count, if known) saves a count pass;
-    with more than ``rows_per_part`` activities the reps are split into partitions.
+    polars' read-ahead stays bounded (:mod:`analysis.slices`). ``rows_per_part`` defaults to
+    :data:`ROWS_PER_PART`; with more activities than that, the reps are split into partitions.
+    ``activity_rows`` (the clean activity count, if known) saves a count pass.
     """
     path = Path(path)
     rows_per_part = ROWS_PER_PART if rows_per_part is None else rows_per_part
