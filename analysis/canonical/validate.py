@@ -60,6 +60,7 @@ _SCOPE_TABLES = ("changes",)
 NON_NEGATIVE = {("opportunities", "amount")}
 _ROW = "__row"
 _PARSED = "__p_"
+_TEXT = "__t_"
 _TRUE = {"true", "t", "1", "yes", "y"}
 _FALSE = {"false", "f", "0", "no", "n"}
 
@@ -251,10 +252,21 @@ def parse_number(text: pl.Expr) -> pl.Expr:
     return plain.cast(pl.Float64, strict=False)
 
 
-def _parse(expr: pl.Expr, *, source: pl.DataType | None, target: pl.DataType) -> pl.Expr:
-    """Parse one raw column into ``target``; unparseable values become null."""
+def _parse(
+    expr: pl.Expr,
+    *,
+    source: pl.DataType | None,
+    target: pl.DataType,
+    text: pl.Expr | None = None,
+) -> pl.Expr:
+    """Parse one raw column into ``target``; unparseable values become null.
+
+    ``text`` is the column's :func:`_text` when already computed (a text source).
+    """
     if source is None:
         return pl.lit(None, dtype=target)
+    if text is None:
+        text = _text(expr)
     if isinstance(target, pl.Datetime):
         if isinstance(source, pl.Datetime):
             if source.time_zone is None:
@@ -262,13 +274,12 @@ def _parse(expr: pl.Expr, *, source: pl.DataType | None, target: pl.DataType) ->
             return expr.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
         if isinstance(source, pl.Date):
             return expr.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-        return parse_datetime_utc(_text(expr))
+        return parse_datetime_utc(text)
     if isinstance(target, pl.Date):
         if isinstance(source, pl.Datetime):
             return expr.dt.date()
         if isinstance(source, pl.Date):
             return expr
-        text = _text(expr)
         looks_like_date = text.str.contains(r"^\d{4}-\d{2}-\d{2}([T ].*)?$")
         return pl.when(looks_like_date).then(
             text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
@@ -278,13 +289,13 @@ def _parse(expr: pl.Expr, *, source: pl.DataType | None, target: pl.DataType) ->
             return expr
         if source.is_numeric():
             return pl.when(expr == 1).then(True).when(expr == 0).then(False)
-        low = _text(expr).str.to_lowercase()
+        low = text.str.to_lowercase()
         return pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False)
     if target == pl.Float64:
         if source.is_numeric():
             return expr.cast(pl.Float64)
-        return parse_number(_text(expr))
-    return _text(expr)  # String and Enum columns start as text
+        return parse_number(text)
+    return text  # String and Enum columns start as text
 
 
 def _vocabulary(table: str, column: str, text: pl.Expr) -> pl.Expr:
@@ -332,6 +343,10 @@ def plan_table(
     target_schema = polars_schema(table)
     source_schema = raw.frame.collect_schema()
     lf = raw.frame.with_row_index(_ROW)
+    # Each text column is stripped once (``_TEXT`` + name): its parse and its
+    # "present" check both read that, instead of stripping it again.
+    texts = [n for n in columns if source_schema.get(n) == pl.String]
+    lf = lf.with_columns(_text(pl.col(n)).alias(_TEXT + n) for n in texts)
 
     parsed: list[pl.Expr] = []
     checks: list[tuple[pl.Expr, str, str]] = []  # (failed, reason, column) in priority order
@@ -341,10 +356,14 @@ def plan_table(
         target = target_schema[name]
         source = source_schema.get(name)
         raw_expr = pl.col(name)
-        present = pl.lit(False) if source is None else _present(raw_expr, source)
+        text = pl.col(_TEXT + name) if name in texts else None
+        if text is not None:
+            present = text.is_not_null()
+        else:
+            present = pl.lit(False) if source is None else _present(raw_expr, source)
         if isinstance(target, pl.Enum) or name == "activity_type":
             norm = (
-                _vocabulary(table, name, _text(raw_expr))
+                _vocabulary(table, name, _text(raw_expr) if text is None else text)
                 if source is not None
                 else pl.lit(None, pl.String)
             )
@@ -357,7 +376,7 @@ def plan_table(
             else:
                 parsed.append(norm.alias(_PARSED + name))
         else:
-            value = _parse(raw_expr, source=source, target=target)
+            value = _parse(raw_expr, source=source, target=target, text=text)
             parsed.append(value.alias(_PARSED + name))
             if target != pl.String:
                 checks.append((present & _unparsed(value, target), "unparseable_value", name))

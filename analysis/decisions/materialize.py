@@ -136,7 +136,12 @@ def write_decisions(
     _log.debug("decisions: %d activities in %d rep partition(s)", activity_rows, len(parts))
     if len(parts) <= 1:
         rows = decision_rows(
-            activities, keyed.lazy(), shapes.lazy(), layout=layout, taxonomy=taxonomy
+            activities,
+            keyed.lazy(),
+            shapes.lazy(),
+            layout=layout,
+            taxonomy=taxonomy,
+            rep_lookup=keyed,
         ).collect()
         # rows is in memory: order_decisions reads it three times for free
         table = order_decisions(rows.lazy(), keyed.lazy(), shapes.lazy(), layout=layout).collect()
@@ -168,7 +173,12 @@ def _write_parts(
     part = (pl.lit(starts).search_sorted(pl.col("_rep_rank"), side="right") - 1).cast(pl.UInt32)
     for i, activities in enumerate(slices):
         decision_rows(
-            activities, keyed.lazy(), shapes.lazy(), layout=layout, taxonomy=taxonomy
+            activities,
+            keyed.lazy(),
+            shapes.lazy(),
+            layout=layout,
+            taxonomy=taxonomy,
+            rep_lookup=keyed,
         ).with_columns(_part=part).sink_parquet(
             pl.PartitionBy(scratch / f"slice={i}", key="_part", include_key=False)
         )
