@@ -409,15 +409,40 @@ def decision_rows(
     )
 
 
+def _attach(
+    frame: pl.LazyFrame, table: pl.LazyFrame | pl.DataFrame, *, key: str, columns: list[str]
+) -> pl.LazyFrame:
+    """``frame`` with ``columns`` of ``table`` looked up by ``key`` (a left join, in order).
+
+    A collected ``table`` whose keys are consecutive integers is read by position (a
+    gather: several times cheaper than a join that keeps the order on 15M rows).
+    """
+    if isinstance(table, pl.DataFrame):
+        by_key = table.sort(key)
+        first = by_key[key].min() if by_key.height else 0
+        if by_key.height and (by_key[key] - first).equals(
+            pl.int_range(by_key.height, eager=True, dtype=by_key[key].dtype).alias(key)
+        ):
+            at = (pl.col(key) - first).cast(pl.Int64)
+            return frame.with_columns(pl.lit(by_key[c]).gather(at).alias(c) for c in columns)
+        table = table.lazy()
+    return frame.join(table.select(key, *columns), on=key, how="left", maintain_order="left")
+
+
 def order_decisions(
-    rows: pl.LazyFrame, reps: pl.LazyFrame, shapes: pl.LazyFrame, *, layout: DecisionLayout
+    rows: pl.LazyFrame,
+    reps: pl.LazyFrame | pl.DataFrame,
+    shapes: pl.LazyFrame | pl.DataFrame,
+    *,
+    layout: DecisionLayout,
 ) -> pl.LazyFrame:
     """Sort :func:`decision_rows` by rep, local day and time; number them; name them.
 
     ``activity_id`` breaks ties of (rep, occurred_at): it is ranked only among the rare
     rows whose (rep, time) repeats, found by sorting one Int64 and comparing neighbours
     (far cheaper than hashing every key). ``rows`` is read three times: collect it first
-    when it is large (the pipeline does, one rep partition at a time).
+    when it is large (the pipeline does, one rep partition at a time). ``reps`` and
+    ``shapes`` may be collected (small): they are then read by position, not joined.
     """
     us_bits, day_bits = layout.us_bits, layout.day_bits
     rows = rows.with_row_index("_row")
@@ -442,13 +467,8 @@ def order_decisions(
     return (
         rows.join(ties, on="_row", how="left")
         .sort(key)
-        .join(shapes.drop(shape_columns_of(shapes)), on="_shape", how="left", maintain_order="left")
-        .join(
-            reps.select("_rep_rank", "rep_id", "team", "role"),
-            on="_rep_rank",
-            how="left",
-            maintain_order="left",
-        )
+        .pipe(_attach, shapes, key="_shape", columns=_shape_values(shapes))
+        .pipe(_attach, reps, key="_rep_rank", columns=["rep_id", "team", "role"])
         .with_columns(
             day=pl.lit(layout.period.start) + pl.duration(days=pl.col("_rep_day") & day_mask),
             occurred_at=pl.lit(layout.lo) + pl.duration(microseconds=pl.col("_us")),
@@ -460,9 +480,15 @@ def order_decisions(
     )
 
 
-def shape_columns_of(shapes: pl.LazyFrame) -> list[str]:
+def shape_columns_of(shapes: pl.LazyFrame | pl.DataFrame) -> list[str]:
     """The helper columns of a shape table that the decisions table does not keep."""
     return [c for c in ("_first_touch",) if c in shapes.collect_schema().names()]
+
+
+def _shape_values(shapes: pl.LazyFrame | pl.DataFrame) -> list[str]:
+    """The columns of a shape table that the decisions table takes (all but the id)."""
+    drop = {"_shape", *shape_columns_of(shapes)}
+    return [c for c in shapes.collect_schema().names() if c not in drop]
 
 
 def classify_activities(

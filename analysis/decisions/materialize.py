@@ -144,7 +144,7 @@ def write_decisions(
             rep_lookup=keyed,
         ).collect()
         # rows is in memory: order_decisions reads it three times for free
-        table = order_decisions(rows.lazy(), keyed.lazy(), shapes.lazy(), layout=layout).collect()
+        table = order_decisions(rows.lazy(), keyed, shapes, layout=layout).collect()
         del rows
         table.write_parquet(path, compression_level=ZSTD_LEVEL, row_group_size=1_000_000)
         return table.height
@@ -192,9 +192,7 @@ def _write_parts(
                 continue
             rows = pl.scan_parquet(files).collect()
             table = (
-                order_decisions(rows.lazy(), part_reps.lazy(), shapes.lazy(), layout=layout)
-                .collect()
-                .to_arrow()
+                order_decisions(rows.lazy(), part_reps, shapes, layout=layout).collect().to_arrow()
             )
             del rows
             if writer is None:
