@@ -438,13 +438,21 @@ def order_decisions(
 ) -> pl.LazyFrame:
     """Sort :func:`decision_rows` by rep, local day and time; number them; name them.
 
+    :func:`name_decisions` of :func:`sort_decisions`. ``reps`` and ``shapes`` may be
+    collected (small): they are then read by position, not joined.
+    """
+    return name_decisions(sort_decisions(rows, layout=layout), reps, shapes, layout=layout)
+
+
+def sort_decisions(rows: pl.LazyFrame, *, layout: DecisionLayout) -> pl.LazyFrame:
+    """Sort :func:`decision_rows` by rep, local day and time and number them (``seq_in_day``).
+
     ``activity_id`` breaks ties of (rep, occurred_at): it is ranked only among the rare
     rows whose (rep, time) repeats, found by sorting one Int64 and comparing neighbours
     (far cheaper than hashing every key). ``rows`` is read three times: collect it first
-    when it is large (the pipeline does, one rep partition at a time). ``reps`` and
-    ``shapes`` may be collected (small): they are then read by position, not joined.
+    when it is large (the pipeline does, one rep partition at a time).
     """
-    us_bits, day_bits = layout.us_bits, layout.day_bits
+    us_bits = layout.us_bits
     rows = rows.with_row_index("_row")
     candidate = (pl.col("_rep_rank") * (1 << us_bits) + pl.col("_us")).alias("_cand")
     repeated = (
@@ -463,18 +471,42 @@ def order_decisions(
     ) + pl.col("_tie").fill_null(0).cast(pl.Int128)
     first_of_run = pl.col("_rep_day") != pl.col("_rep_day").shift(1)
     position = pl.int_range(pl.len(), dtype=pl.Int64)
-    day_mask = (1 << day_bits) - 1
     return (
         rows.join(ties, on="_row", how="left")
         .sort(key)
-        .pipe(_attach, shapes, key="_shape", columns=_shape_values(shapes))
+        .select(
+            "activity_id",
+            "_rep_rank",
+            "_rep_day",
+            "_us",
+            "local_hour",
+            "_shape",
+            seq_in_day=(
+                position - pl.when(first_of_run.fill_null(True)).then(position).forward_fill() + 1
+            ).cast(pl.Int32),
+        )
+    )
+
+
+def name_decisions(
+    ordered: pl.LazyFrame,
+    reps: pl.LazyFrame | pl.DataFrame,
+    shapes: pl.LazyFrame | pl.DataFrame,
+    *,
+    layout: DecisionLayout,
+) -> pl.LazyFrame:
+    """The ``decisions`` columns of sorted, numbered narrow rows (row by row: any slice works).
+
+    The second half of :func:`order_decisions`; the pipeline applies it to slices of the
+    sorted rows, so that only a slice is ever held with its text columns.
+    """
+    day_mask = (1 << layout.day_bits) - 1
+    return (
+        ordered.pipe(_attach, shapes, key="_shape", columns=_shape_values(shapes))
         .pipe(_attach, reps, key="_rep_rank", columns=["rep_id", "team", "role"])
         .with_columns(
             day=pl.lit(layout.period.start) + pl.duration(days=pl.col("_rep_day") & day_mask),
             occurred_at=pl.lit(layout.lo) + pl.duration(microseconds=pl.col("_us")),
-            seq_in_day=(
-                position - pl.when(first_of_run.fill_null(True)).then(position).forward_fill() + 1
-            ).cast(pl.Int32),
         )
         .select(DECISION_COLUMNS)
     )
