@@ -55,9 +55,10 @@ from analysis.periods import Period
 
 _log = get_logger(__name__)
 
-#: Activities per rep partition: about 0.2 GB of working memory per million rows, so
-#: a partition stays near 1.2 GiB (benchmarks/README.md has the measurements).
-ROWS_PER_PART = 6_000_000
+#: Activities per rep partition: only narrow rows are sorted (about 0.1 GB per million)
+#: and named a chunk at a time, so 15M activities take one partition at ~2.4 GiB peak
+#: for the whole run (benchmarks/README.md has the measurements).
+ROWS_PER_PART = 16_000_000
 #: zstd level of the decisions file: level 1 encodes 15M rows in ~20% less CPU than the
 #: default (3) for a ~10% larger file (benchmarks/README.md).
 ZSTD_LEVEL = 1
@@ -143,14 +144,20 @@ def write_decisions(
     )
     with _ChunkWriter(path, keyed, shapes, layout=layout, empty_rows=empty_rows) as writer:
         if len(parts) <= 1:
-            rows = decision_rows(
-                activities,
-                keyed.lazy(),
-                shapes.lazy(),
-                layout=layout,
-                taxonomy=taxonomy,
-                rep_lookup=keyed,
-            ).collect()
+            # slice by slice: one query over all of them would read them all at once
+            rows = pl.concat(
+                [
+                    decision_rows(
+                        part,
+                        keyed.lazy(),
+                        shapes.lazy(),
+                        layout=layout,
+                        taxonomy=taxonomy,
+                        rep_lookup=keyed,
+                    ).collect()
+                    for part in slices
+                ]
+            )
             writer.append(rows)
         else:
             _write_parts(
