@@ -26,7 +26,7 @@ its text in ``raw_line``; the rest of the file is read.
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,10 @@ _SCOPE_TABLES = ("changes",)
 #: Numeric columns that cannot be negative (a negative deal amount is a data error).
 NON_NEGATIVE = {("opportunities", "amount")}
 _ROW = "__row"
+#: A row to settle in memory: it failed a row check, names an unknown rep, or its key repeats.
+_SUSPECT = (pl.col("reason").is_not_null() | pl.col("__unknown") | pl.col("__candidate")).alias(
+    "__suspect"
+)
 _PARSED = "__p_"
 _TEXT = "__t_"
 _TRUE = {"true", "t", "1", "yes", "y"}
@@ -96,12 +100,75 @@ class TablePlan:
         """
         if self.resolved is not None:
             return self.resolved
-        raw_cols = list(self.raw.columns)
         # Both passes read the input a slice of rows at a time: polars reads ahead of the
         # parsing, and memory would grow with the file (analysis/slices.py).
         n_rows = self.raw.frame.select(pl.len()).collect(engine=engine).item()
-        # Pass 1 reads only the key: the repeated hashes (few). Sorting one u64 column and
-        # comparing neighbours costs half of a 15M-entry hash table (is_duplicated).
+        candidate = self._candidate(n_rows, engine=engine)
+        # Pass 2 keeps only row-level failures and duplicate candidates.
+        suspect = collect_sliced(
+            self.rows,
+            lambda part: part.with_columns(candidate).filter(_SUSPECT).select(self._suspect_cols()),
+            rows=n_rows,
+            engine=engine,
+        )
+        return self._settled(suspect, n_rows)
+
+    def resolve_feeding(
+        self,
+        feed: Callable[[pl.DataFrame], None],
+        *,
+        columns: Sequence[str],
+        step: int | None = None,
+    ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+        """:meth:`resolve`, handing each slice's clean rows to ``feed`` as they are read.
+
+        One read of the input then serves validation and every consumer of the clean
+        rows (issue 16): ``feed`` gets, slice after slice in input order, a DataFrame of
+        the clean rows with ``__row`` and the canonical ``columns``. A suspect row is
+        settled as soon as its slice is read (a duplicate only ever looks at earlier
+        rows), so the rows fed are exactly the clean plan's, and the plans returned are
+        those of :meth:`resolve`.
+        """
+        if self.resolved is not None:
+            raise RuntimeError(f"{self.raw.name} is already resolved: nothing would be fed")
+        n_rows = self.raw.frame.select(pl.len()).collect().item()
+        candidate = self._candidate(n_rows)
+        wanted = [_PARSED + c for c in columns if _PARSED + c not in self._suspect_cols()]
+        renamed = {_PARSED + c: c for c in columns}
+        suspects: list[pl.DataFrame] = []
+        for part in row_slices(self.rows, rows=n_rows, step=step):
+            rows = part.with_columns(candidate).select(*self._suspect_cols(), *wanted).collect()
+            is_suspect = rows.select(_SUSPECT).to_series()
+            suspect = rows.filter(is_suspect)
+            clean = rows.filter(~is_suspect).select(_ROW, *renamed)
+            del rows
+            if suspect.height:
+                suspects.append(suspect)
+                # settled among every suspect so far: only earlier rows decide a duplicate
+                bad = _settle(
+                    pl.concat(suspects), raw_cols=list(self.raw.columns), key=list(self.key),
+                    rep_ref=self.rep_ref,
+                )  # fmt: skip
+                kept = suspect.filter(~pl.col(_ROW).is_in(bad.get_column(_ROW).implode()))
+                if kept.height:
+                    clean = pl.concat([clean, kept.select(_ROW, *renamed)]).sort(_ROW)
+            feed(clean.rename(renamed))
+        suspect_cols = self._suspect_cols()
+        suspect = (
+            pl.concat([s.select(suspect_cols) for s in suspects])
+            if suspects
+            else pl.DataFrame(
+                schema=self.rows.with_columns(candidate).select(suspect_cols).collect_schema()
+            )
+        )
+        return self._settled(suspect, n_rows)
+
+    def _candidate(self, n_rows: int, *, engine: str = "auto") -> pl.Expr:
+        """``__candidate``: the row's key hash repeats (pass 1, which reads only the key).
+
+        Sorting one u64 column and comparing neighbours costs half of a 15M-entry hash
+        table (is_duplicated).
+        """
         hashes = pl.col("__key_hash")
         repeated = (
             collect_sliced(self.rows, lambda part: part.select(hashes), rows=n_rows, engine=engine)
@@ -113,28 +180,21 @@ class TablePlan:
             .get_column("__key_hash")
             .implode()
         )
-        # Pass 2 keeps only row-level failures and duplicate candidates.
-        candidate = pl.col("__key_hash").is_in(repeated).alias("__candidate")
-        suspect = collect_sliced(
-            self.rows,
-            lambda part: (
-                part.with_columns(candidate)
-                .filter(
-                    pl.col("reason").is_not_null() | pl.col("__unknown") | pl.col("__candidate")
-                )
-                .select(
-                    _ROW,
-                    *raw_cols,
-                    *(_PARSED + k for k in self.key),
-                    "reason",
-                    "reason_column",
-                    "__unknown",
-                    "__candidate",
-                )
-            ),
-            rows=n_rows,
-            engine=engine,
-        )
+        return pl.col("__key_hash").is_in(repeated).alias("__candidate")
+
+    def _suspect_cols(self) -> list[str]:
+        return [
+            _ROW,
+            *self.raw.columns,
+            *(_PARSED + k for k in self.key),
+            "reason",
+            "reason_column",
+            "__unknown",
+            "__candidate",
+        ]
+
+    def _settled(self, suspect: pl.DataFrame, n_rows: int) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+        raw_cols = list(self.raw.columns)
         bad = _settle(suspect, raw_cols=raw_cols, key=list(self.key), rep_ref=self.rep_ref)
         # A membership filter on a small set of row numbers streams in bounded memory
         # (an anti join on 15M rows would materialise them).

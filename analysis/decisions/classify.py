@@ -322,6 +322,20 @@ def shape_columns(taxonomy: Taxonomy) -> list[str]:
     return [*cols, "_first_touch"] if taxonomy.uses_first_touch else cols
 
 
+def classify_shapes(shapes: pl.LazyFrame, *, taxonomy: Taxonomy) -> pl.LazyFrame:
+    """Rule, decision, class and quality of distinct shapes (extra columns such as ids kept).
+
+    Examples
+    --------
+    >>> from analysis.decisions.taxonomy import load_taxonomy
+    >>> s = pl.LazyFrame({"activity_type": ["call"], "outcome": ["Connected"],
+    ...                   "subject": ["Discovery call"], "_shape": [0]})
+    >>> classify_shapes(s, taxonomy=load_taxonomy()).collect().select("decision", "_shape").row(0)
+    ('qualification', 0)
+    """
+    return _shape_table(shapes, taxonomy)
+
+
 def activity_shapes(activities: pl.LazyFrame, *, taxonomy: Taxonomy) -> pl.LazyFrame:
     """Every distinct activity shape with its integer id ``_shape`` and its classification.
 

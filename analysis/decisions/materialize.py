@@ -166,6 +166,28 @@ def write_decisions(
     return writer.written
 
 
+def write_decision_rows(
+    rows: pl.DataFrame,
+    path: str | Path,
+    *,
+    reps: pl.DataFrame,
+    shapes: pl.DataFrame,
+    layout: DecisionLayout,
+) -> int:
+    """Write the ``decisions`` table from narrow rows already made; return its rows.
+
+    ``rows``: :func:`decision_rows` of every activity (e.g. kept by
+    :class:`analysis.activity_pass.ActivityFeed` while validating), ``reps`` from
+    :func:`rep_keys` and ``shapes`` with the ids the rows carry (classified).
+    """
+    with _ChunkWriter(
+        Path(path), reps, shapes, layout=layout, empty_rows=rows.clear().lazy()
+    ) as writer:
+        if rows.height:
+            writer.append(rows)
+    return writer.written
+
+
 class _ChunkWriter:
     """Appends sorted partitions to the decisions file, naming them a chunk at a time.
 
