@@ -854,28 +854,57 @@ def _bootstrap(
     n_boot: int,
     rng: np.random.Generator,
 ) -> tuple[int, int]:
-    """Percentile interval of the threshold over resamples of reps."""
+    """Percentile interval of the threshold over resamples of reps.
+
+    A resample's sums are its rep counts (multinomial weights) times the per-rep
+    statistics: one matrix product per chunk of resamples, restricted to the outcome and
+    the hours the fits use.
+    """
+    return _threshold_percentiles(
+        _bootstrap_thresholds(reps, cands=cands, ok=ok, hours=hours, n_boot=n_boot, rng=rng),
+        alpha=alpha,
+    )
+
+
+def _threshold_percentiles(t_all: np.ndarray, *, alpha: float) -> tuple[int, int]:
+    t_low, t_high = np.quantile(t_all, [alpha / 2, 1 - alpha / 2], method="inverted_cdf")
+    return int(t_low), int(t_high)
+
+
+def _bootstrap_thresholds(
+    reps: _Reps,
+    *,
+    cands: np.ndarray,
+    ok: np.ndarray,
+    hours: list[int],
+    n_boot: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """The best threshold of each of ``n_boot`` resamples of reps (same draws as ever)."""
     active = reps.n > 0
-    n_small = _H0 + reps.n_hours
-    gram_r = reps.gram[active][:, :n_small, :n_small]
-    cross_r = reps.cross[active]
-    var_r = reps.step_var[active]
+    cols = [_Y, *hours]
+    m = len(cols)
     n_r = int(active.sum())
+    k = reps.cross.shape[1]
+    gram_r = reps.gram[active][:, cols][:, :, cols].reshape(n_r, m * m)
+    cross_r = reps.cross[active][:, :, cols].reshape(n_r, k * m)
+    var_r = reps.step_var[active]
+    stacked = np.concatenate([gram_r, cross_r, var_r], axis=1)
+    keep = list(range(1, m))  # the hours, in the restricted layout (outcome first)
     t_hats = []
-    chunk = max(1, 4_000_000 // max(1, cross_r[0].size))
+    chunk = max(1, 4_000_000 // max(1, reps.cross[0].size))
     for start in range(0, n_boot, chunk):
         size = min(chunk, n_boot - start)
         weights = rng.multinomial(n_r, np.full(n_r, 1.0 / n_r), size=size).astype(float)
-        gram = np.einsum("br,rij->bij", weights, gram_r)
-        cross = (weights @ cross_r.reshape(n_r, -1)).reshape(size, *cross_r.shape[1:])
-        var = weights @ var_r
-        _, cxy, vx = _partial(gram, cross, var, hours)
+        sums = weights @ stacked
+        gram = sums[:, : m * m].reshape(size, m, m)
+        cross = sums[:, m * m : m * m + k * m].reshape(size, k, m)
+        var = sums[:, m * m + k * m :]
+        _, cxy, vx = _partial(gram, cross, var, keep)
         valid = ok[None, :] & (vx > 1e-9)
         stat = np.where(valid, cxy**2 / np.where(valid, vx, 1.0), -np.inf)
         t_hats.append(cands[np.argmax(stat, axis=1)])
-    t_all = np.concatenate(t_hats)
-    t_low, t_high = np.quantile(t_all, [alpha / 2, 1 - alpha / 2], method="inverted_cdf")
-    return int(t_low), int(t_high)
+    return np.concatenate(t_hats)
 
 
 def _rep_jackknife_se(reps: _Reps, *, hours: list[int]) -> float:
