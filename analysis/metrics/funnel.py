@@ -74,7 +74,8 @@ from analysis.metrics._common import in_window, period_bounds
 from analysis.metrics.stats import (
     beta_posterior,
     fit_beta_binomial_prior,
-    km_cumulative_share,
+    km_grid,
+    logrank_grid,
     wilson_interval,
 )
 from analysis.periods import DEFAULT_OUTCOME_HORIZON_DAYS, Period, data_as_of
@@ -303,29 +304,25 @@ def _loo_median(df: pl.DataFrame, value: str) -> pl.DataFrame:
 
 
 def _one_sided(
-    days: np.ndarray,
-    event: np.ndarray,
-    n: np.ndarray,
-    mine: np.ndarray,
+    mine_d: np.ndarray,
+    mine_w: np.ndarray,
+    other_d: np.ndarray,
+    other_w: np.ndarray,
     *,
-    below: bool,
+    below: np.ndarray,
     fewer: bool,
-) -> float | None:
-    """One-sided log-rank p-value (statsmodels ``survdiff``) that the ``mine`` rows win
-    less (``fewer``) or more (not ``fewer``) often than the other rows; ``below`` says
-    which way the estimates point. None when there is no test."""
-    from statsmodels.duration.survfunc import survdiff
-
-    if not mine.any() or not (~mine).any() or (event * n).sum() <= 0:
-        return None
-    try:
-        _, p_two = survdiff(
-            np.repeat(days, n), np.repeat(event, n), np.repeat(mine.astype(np.int64), n)
-        )
-    except np.linalg.LinAlgError:  # degenerate (e.g. every win at one time): no test
-        return None
-    p_value = float(p_two) / 2 if below == fewer else 1 - float(p_two) / 2
-    return p_value if np.isfinite(p_value) else None
+) -> np.ndarray:
+    """One-sided log-rank p-values (statsmodels ``survdiff``'s arithmetic, one row per
+    test: ``stats.logrank_grid``) that the ``mine`` meetings win less (``fewer``) or more
+    (not ``fewer``) often than the ``other`` meetings; ``below`` says which way the
+    estimates point. NaN when there is no test (no meeting on one side, no win at all,
+    or a degenerate variance)."""
+    _, p_two = logrank_grid(mine_d, mine_w, other_d, other_w)
+    p_value = np.where(below == fewer, p_two / 2, 1 - p_two / 2)
+    testable = (
+        (mine_w.sum(axis=1) > 0) & (other_w.sum(axis=1) > 0) & ((mine_d + other_d).sum(axis=1) > 0)
+    )
+    return np.where(testable & np.isfinite(p_value), p_value, np.nan)
 
 
 def _horizon_tests(
@@ -350,6 +347,11 @@ def _horizon_tests(
     ``exceptional_alpha`` (a heuristic, 0.001 by default) after Holm within the team. One
     or two outstanding BDRs would otherwise raise the benchmark until ordinary BDRs are
     flagged against it. ``others_won_by_horizon`` is the share of that pool.
+
+    Every BDR is computed at once: meetings are counted per (BDR, day) on one grid of
+    days, a pool is the team's counts minus the BDR's (and the exceptional BDRs'), and
+    the fits are ``stats.km_grid`` / ``stats.logrank_grid``, which equal
+    ``SurvfuncRight`` / ``survdiff`` on each BDR's rows (tests/test_outcomes_stats.py).
     """
     cols = {
         "won_by_horizon": pl.Float64,
@@ -361,76 +363,73 @@ def _horizon_tests(
     }
     if cells is None or df.is_empty():
         return df.with_columns(pl.lit(None, t).alias(c) for c, t in cols.items())
-    team_of = dict(zip(df["rep_id"].to_list(), df["team"].to_list(), strict=True))
-    sufficient = set(df.filter(pl.col("evidence") == "sufficient")["rep_id"].to_list())
-    c_rep = cells["rep_id"].to_numpy()
-    c_team = np.array([team_of.get(r) for r in c_rep], dtype=object)
-    c_days = cells["_days"].to_numpy().astype(float)
-    c_event = cells["_event"].to_numpy().astype(np.int64)
-    c_n = cells["_n"].to_numpy().astype(np.int64)
-    members: dict[str, list[str]] = {}
-    for rep_id, team in team_of.items():
-        members.setdefault(team, []).append(rep_id)
+    reps = df.select("rep_id", "team", (pl.col("evidence") == "sufficient").alias("_ok"))
+    codes: dict[str | None, int] = {}
+    team = np.array([codes.setdefault(t, len(codes)) for t in reps["team"].to_list()])
+    size = np.bincount(team, minlength=len(codes))[team]
+    index = dict(zip(reps["rep_id"].to_list(), range(reps.height), strict=True))
+    mine_cells = cells.filter(pl.col("rep_id").is_in(reps["rep_id"].implode()))
+    grid, slot = np.unique(mine_cells["_days"].to_numpy().astype(float), return_inverse=True)
+    row = np.array([index[r] for r in mine_cells["rep_id"].to_list()], dtype=np.int64)
+    n = mine_cells["_n"].to_numpy().astype(np.int64)
+    won = mine_cells["_event"].to_numpy().astype(bool)
+    shape = (reps.height, len(grid))
+    w = np.zeros(shape, dtype=np.int64)
+    d = np.zeros(shape, dtype=np.int64)
+    np.add.at(w, (row, slot), n)
+    np.add.at(d, (row, slot), np.where(won, n, 0))
+    team_w = np.zeros((len(codes), len(grid)), dtype=np.int64)
+    team_d = np.zeros_like(team_w)
+    np.add.at(team_w, team, w)
+    np.add.at(team_d, team, d)
 
-    def share(rows: np.ndarray, days: np.ndarray, event: np.ndarray, n: np.ndarray) -> dict:
-        return km_cumulative_share(
-            days[rows], event[rows], n[rows].astype(float), at=float(horizon), alpha=alpha
-        )
+    def shares(events: np.ndarray, weights: np.ndarray) -> dict[str, np.ndarray]:
+        return km_grid(grid, events, weights, at=float(horizon), alpha=alpha)
 
-    teams = {}
-    above = []  # stage 1: which BDRs win more often than the rest of their team
-    for team, team_reps in members.items():
-        in_team = c_team == team
-        days, event, n, reps = c_days[in_team], c_event[in_team], c_n[in_team], c_rep[in_team]
-        teams[team] = (days, event, n, reps)
-        for rep_id in team_reps:
-            if len(team_reps) < 3:
-                continue
-            mine = reps == rep_id
-            km, rest = share(mine, days, event, n), share(~mine, days, event, n)
-            below = km["share"] is not None and rest["share"] is not None
-            below = below and km["share"] < rest["share"]
-            p = _one_sided(days, event, n, mine, below=below, fewer=False)
-            above.append({"rep_id": rep_id, "team": team, "p_more": p})
-    exceptional: set[str] = set()
-    if above:
-        adjusted = pl.DataFrame(
-            above, schema={"rep_id": pl.String, "team": pl.String, "p_more": pl.Float64}
-        ).with_columns(exprs.holm_adjusted("p_more", over="team"))
-        exceptional = set(adjusted.filter(pl.col("p_more") < exceptional_alpha)["rep_id"].to_list())
-    rows = []
-    for team, team_reps in members.items():
-        days, event, n, reps = teams[team]
-        left_out = np.isin(reps, [r for r in team_reps if r in exceptional])
-        for rep_id in team_reps:
-            mine = reps == rep_id
-            pool = ~mine & ~left_out
-            km, others = share(mine, days, event, n), share(pool, days, event, n)
-            p_value = None
-            if rep_id in sufficient and len(team_reps) >= 2:
-                below = km["share"] is not None and others["share"] is not None
-                below = below and km["share"] < others["share"]
-                keep = mine | pool
-                p_value = _one_sided(
-                    days[keep], event[keep], n[keep], mine[keep], below=below, fewer=True
-                )
-            rows.append(
-                {
-                    "rep_id": rep_id,
-                    "team": team,
-                    "won_by_horizon": km["share"],
-                    "won_by_horizon_ci_low": km["low"],
-                    "won_by_horizon_ci_high": km["high"],
-                    "others_won_by_horizon": others["share"],
-                    "flag_p_value": p_value,
-                }
-            )
-    schema = {"rep_id": pl.String, **{c: t for c, t in cols.items() if c != "flag_p_adjusted"}}
-    tests = (
-        pl.DataFrame(rows, schema={**schema, "team": pl.String})
-        .with_columns(flag_p_adjusted=exprs.holm_adjusted("flag_p_value", over="team"))
-        .drop("team")
+    def lower(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.isfinite(a) & np.isfinite(b) & (a < b)
+
+    km = shares(d, w)
+    # stage 1 (teams of three or more): which BDRs win more often than the rest of the team
+    rest_d, rest_w = team_d[team] - d, team_w[team] - w
+    rest = shares(rest_d, rest_w)
+    p_more = _one_sided(d, w, rest_d, rest_w, below=lower(km["share"], rest["share"]), fewer=False)
+    above = (
+        reps.select("rep_id", "team")
+        .with_columns(p_more=pl.Series(p_more, dtype=pl.Float64, nan_to_null=True))
+        .filter(pl.Series(size >= 3))
+        .with_columns(exprs.holm_adjusted("p_more", over="team"))
     )
+    exceptional = (
+        reps["rep_id"]
+        .is_in(above.filter(pl.col("p_more") < exceptional_alpha)["rep_id"].implode())
+        .to_numpy()
+    )
+    # stage 2: each BDR against the pool of the team's other, not exceptional, BDRs
+    left_w = np.zeros_like(team_w)
+    left_d = np.zeros_like(team_d)
+    np.add.at(left_w, team[exceptional], w[exceptional])
+    np.add.at(left_d, team[exceptional], d[exceptional])
+    own = ~exceptional[:, None]  # an exceptional BDR is already in the left-out counts
+    pool_d = team_d[team] - left_d[team] - np.where(own, d, 0)
+    pool_w = team_w[team] - left_w[team] - np.where(own, w, 0)
+    pool = shares(pool_d, pool_w)
+    p_value = _one_sided(d, w, pool_d, pool_w, below=lower(km["share"], pool["share"]), fewer=True)
+    tested = reps["_ok"].to_numpy() & (size >= 2)
+
+    def column(values: np.ndarray) -> pl.Series:
+        return pl.Series(values, dtype=pl.Float64, nan_to_null=True)
+
+    tests = reps.select("rep_id", "team").with_columns(
+        won_by_horizon=column(km["share"]),
+        won_by_horizon_ci_low=column(km["low"]),
+        won_by_horizon_ci_high=column(km["high"]),
+        others_won_by_horizon=column(pool["share"]),
+        flag_p_value=column(np.where(tested, p_value, np.nan)),
+    )
+    tests = tests.with_columns(
+        flag_p_adjusted=exprs.holm_adjusted("flag_p_value", over="team")
+    ).drop("team")
     return df.join(tests, on="rep_id", how="left")
 
 

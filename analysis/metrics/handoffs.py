@@ -31,10 +31,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import numpy as np
 import polars as pl
 
 from analysis.metrics._common import in_window, period_bounds
-from analysis.metrics.stats import km_cumulative_share
+from analysis.metrics.stats import km_shares
 from analysis.periods import Period
 
 #: Columns of ``handoff_summary`` as produced here (the registry adds the trust columns).
@@ -198,7 +199,8 @@ def handoff_summary(
     ``share_within_24h`` (= 1 - S(24 h)) and ``median_latency_hours`` are Kaplan-Meier
     estimates with every untouched meeting censored at as-of (``followup_hours``), so
     the slowest meetings, still untouched, are not dropped. ``ci_low, ci_high`` bound
-    the share (see ``stats.km_cumulative_share``). Counts: ``meetings, touched, n_decided`` (within_24h
+    the share (see ``stats.km_cumulative_share``; every group is fitted at once by
+    ``stats.km_shares``, which equals it group by group). Counts: ``meetings, touched, n_decided`` (within_24h
     known), ``n_within_24h, n_censored`` (within_24h unknown yet). Aggregated lazily to
     one row per (group, follow-up time, touched) before the fits. Sorted by level (team
     rows first), team, bdr_id.
@@ -220,6 +222,7 @@ def handoff_summary(
         pl.col("within_24h").fill_null(False).sum().cast(pl.Int64).alias("n_within_24h"),
         pl.col("within_24h").is_null().sum().cast(pl.Int64).alias("n_censored"),
     ]
+    sums = ["meetings", "touched", "n_decided", "n_within_24h", "n_censored"]
     cells = (
         h.group_by(
             "team",
@@ -228,44 +231,45 @@ def handoff_summary(
             pl.col("first_ae_touch_at").is_not_null().alias("_event"),
         )
         .agg(pl.len().alias("_w"), *counts)
-        .sort("team", "bdr_id", "followup_hours", "_event", nulls_last=True)
         .collect()
     )
-    rows = []
+    parts = []
     levels = (("team", ["team"]), ("bdr", ["team", "bdr_id"]))
     for level, keys in levels:
-        for key, part in cells.group_by(keys, maintain_order=True):
-            part = part.filter(pl.col("followup_hours").is_not_null())
-            km = km_cumulative_share(
-                part["followup_hours"].to_numpy(),
-                part["_event"].cast(pl.Int64).to_numpy(),
-                part["_w"].cast(pl.Float64).to_numpy(),
-                at=sla_hours,
-                alpha=alpha,
-            )
-            sums = cells.filter(
-                *[pl.col(k).eq_missing(v) for k, v in zip(keys, key, strict=True)]
-            ).select(pl.col("meetings", "touched", "n_decided", "n_within_24h", "n_censored").sum())
-            rows.append(
-                {
-                    "level": level,
-                    "team": key[0],
-                    "bdr_id": key[1] if level == "bdr" else None,
-                    **sums.row(0, named=True),
-                    "median_latency_hours": km["median"],
-                    "share_within_24h": km["share"],
-                    "ci_low": km["low"],
-                    "ci_high": km["high"],
-                }
-            )
-    schema = HANDOFF_SUMMARY_SCHEMA
-    return (
-        pl.DataFrame(rows, schema=schema, orient="row" if not rows else None)
-        .select(list(schema))
-        .sort(
-            pl.col("level").replace_strict({"team": 0, "bdr": 1}, return_dtype=pl.Int8),
-            "team",
-            "bdr_id",
-            nulls_last=False,
+        # one KM per group, all groups at once (stats.km_shares = SurvfuncRight per group)
+        groups = (
+            cells.group_by(keys)
+            .agg(pl.col(sums).sum())
+            .with_columns(level=pl.lit(level), _g=pl.int_range(pl.len(), dtype=pl.Int64))
         )
+        rows = cells.join(groups.select(*keys, "_g"), on=keys, how="left", nulls_equal=True)
+        km = km_shares(
+            rows["_g"].to_numpy(),
+            rows["followup_hours"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
+            rows["_event"].cast(pl.Int64).to_numpy(),
+            rows["_w"].cast(pl.Float64).to_numpy(),
+            n_groups=groups.height,
+            at=sla_hours,
+            alpha=alpha,
+        )
+        parts.append(
+            groups.with_columns(
+                *(
+                    pl.Series(name, km[key], dtype=pl.Float64, nan_to_null=True)
+                    for name, key in (
+                        ("median_latency_hours", "median"),
+                        ("share_within_24h", "share"),
+                        ("ci_low", "low"),
+                        ("ci_high", "high"),
+                    )
+                ),
+                **({} if level == "bdr" else {"bdr_id": pl.lit(None, pl.String)}),
+            )
+        )
+    schema = HANDOFF_SUMMARY_SCHEMA
+    return pl.concat([p.select(list(schema)).cast(schema) for p in parts], how="vertical").sort(
+        pl.col("level").replace_strict({"team": 0, "bdr": 1}, return_dtype=pl.Int8),
+        "team",
+        "bdr_id",
+        nulls_last=False,
     )

@@ -31,6 +31,9 @@ __all__ = [
     "fit_beta_binomial_prior",
     "jeffreys_floor",
     "km_cumulative_share",
+    "km_grid",
+    "km_shares",
+    "logrank_grid",
     "wilson_interval",
 ]
 
@@ -303,6 +306,176 @@ def km_cumulative_share(
     s_high = math.exp(-math.exp(math.log(-log_s) + half))  # lower bound of S
     out["low"], out["high"] = 1.0 - s_low, 1.0 - s_high
     return out
+
+
+def km_grid(
+    times: np.ndarray,
+    events: np.ndarray,
+    weights: np.ndarray,
+    *,
+    at: float,
+    alpha: float = 0.05,
+) -> dict[str, np.ndarray]:
+    """:func:`km_cumulative_share` for many groups at once, on a grid of times.
+
+    Row ``g`` of the 2-D arrays is one group: ``times[g]`` ascending (a 1-D ``times`` is
+    shared by every row), ``events[g, t]`` the weight of events at that time and
+    ``weights[g, t]`` the weight of all rows there (events + censored). Positions with
+    zero weight (padding, or times where the group has no row) are ignored. The
+    arithmetic is statsmodels ``SurvfuncRight``'s (with frequency weights) step by step:
+    a zero-weight position adds exactly 0 to every running sum, so each row equals a
+    ``SurvfuncRight`` fit on that group's rows alone (``tests/test_outcomes_stats.py``
+    checks it to 1e-9 on random data). Returns arrays ``share``, ``low``, ``high``,
+    ``median`` (NaN where :func:`km_cumulative_share` gives None).
+
+    Examples
+    --------
+    >>> out = km_grid(np.array([2.0, 5.0, 30.0]), np.array([[1, 0, 0]]),
+    ...     np.array([[1, 1, 1]]), at=24.0)
+    >>> round(float(out["share"][0]), 3), float(out["median"][0])
+    (0.333, nan)
+    """
+    d = np.asarray(events, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    if d.ndim == 1:
+        d, w = d[None, :], w[None, :]
+    t = np.broadcast_to(np.asarray(times, dtype=float), d.shape)
+    groups, width = d.shape
+    rows = np.arange(groups)
+    present = w > 0
+    event = d > 0
+    # risk set just before each time: the reverse cumulative sum of the weights
+    n = np.cumsum(w[:, ::-1], axis=1)[:, ::-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        term = np.where(event, 1 - d / n, 1.0)
+        tiny = event & (term < 1e-16)
+        term[tiny] = 1e-16
+        sp = np.exp(np.cumsum(np.log(term), axis=1))
+        sp[tiny] = 0.0
+        se = np.sqrt(np.cumsum(np.where(event, d / (n * n), 0.0), axis=1))  # Tsiatis
+    nan = np.full(groups, np.nan)
+
+    # the last event time at or before `at` (searchsorted(surv_times, at, "right") - 1)
+    upto = event & (t <= at)
+    has = upto.any(axis=1)
+    i = width - 1 - np.argmax(upto[:, ::-1], axis=1) if width else np.zeros(groups, int)
+    surv = np.where(has, sp[rows, i] if width else 1.0, 1.0)
+    se_at = np.where(has, se[rows, i] if width else np.nan, np.nan)
+    # the median: the first event time with S < 0.5
+    below = event & (sp < 0.5)
+    median = np.where(below.any(axis=1), t[rows, np.argmax(below, axis=1)] if width else nan, nan)
+
+    total = w.sum(axis=1)
+    t_max = np.where(present, t, -np.inf).max(axis=1, initial=-np.inf)
+    known = (total > 0) & ~((t_max < at) & (surv > 0))
+    share = np.where(known, 1.0 - surv, np.nan)
+    censored_early = (present & (w - d > 0) & (t < at)).any(axis=1)
+    n_within = np.where(event & (t <= at), d, 0.0).sum(axis=1)
+    n_decided = np.where(t < at, d, 0.0).sum(axis=1) + np.where(t >= at, w, 0.0).sum(axis=1)
+    wilson = wilson_interval(n_within, n_decided, alpha=alpha)
+    z = float(sps.norm.ppf(1 - alpha / 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_s = np.log(surv)
+        half = z * se_at / (surv * np.abs(log_s))
+        s_low = np.exp(-np.exp(np.log(-log_s) - half))  # upper bound of S
+        s_high = np.exp(-np.exp(np.log(-log_s) + half))  # lower bound of S
+    use_wilson = ~censored_early | (surv == 0.0) | (surv == 1.0)
+    low = np.where(use_wilson, wilson["ci_low"].to_numpy(), 1.0 - s_low)
+    high = np.where(use_wilson, wilson["ci_high"].to_numpy(), 1.0 - s_high)
+    return {
+        "share": share,
+        "low": np.where(known, low, np.nan),
+        "high": np.where(known, high, np.nan),
+        "median": np.where(total > 0, median, np.nan),
+    }
+
+
+def km_shares(
+    group: np.ndarray,
+    times: np.ndarray,
+    events: np.ndarray,
+    weights: np.ndarray,
+    *,
+    n_groups: int,
+    at: float,
+    alpha: float = 0.05,
+) -> dict[str, np.ndarray]:
+    """:func:`km_grid` from rows: ``group`` codes ``0 .. n_groups - 1`` per row.
+
+    Rows are counted by (group, time) and laid out one group per grid row (each group's
+    own times, padded with zero weight), so every group gets what
+    :func:`km_cumulative_share` gives on its rows alone. Rows with a NaN time are ignored.
+
+    Examples
+    --------
+    >>> out = km_shares(np.array([0, 0, 1]), np.array([2.0, 30.0, 5.0]),
+    ...     np.array([1, 0, 1]), np.ones(3), n_groups=2, at=24.0)
+    >>> out["share"].tolist()
+    [0.5, 1.0]
+    """
+    group = np.asarray(group, dtype=np.int64)
+    times = np.asarray(times, dtype=float)
+    ok = np.isfinite(times)
+    group, times = group[ok], times[ok]
+    ev = np.asarray(events, dtype=float)[ok]
+    w = np.asarray(weights, dtype=float)[ok]
+    order = np.lexsort((times, group))
+    group, times, ev, w = group[order], times[order], ev[order], w[order]
+    new = np.ones(len(times), dtype=bool)
+    new[1:] = (group[1:] != group[:-1]) | (times[1:] != times[:-1])
+    cell = np.cumsum(new) - 1
+    n_cells = int(cell[-1]) + 1 if len(cell) else 0
+    c_group, c_time = group[new], times[new]
+    c_d = np.bincount(cell, weights=ev * w, minlength=n_cells)
+    c_w = np.bincount(cell, weights=w, minlength=n_cells)
+    start = np.searchsorted(c_group, np.arange(n_groups), side="left")
+    pos = np.arange(n_cells) - start[c_group]
+    width = int(pos.max()) + 1 if n_cells else 0
+    grid_t = np.full((n_groups, width), np.inf)
+    grid_d = np.zeros((n_groups, width))
+    grid_w = np.zeros((n_groups, width))
+    grid_t[c_group, pos], grid_d[c_group, pos], grid_w[c_group, pos] = c_time, c_d, c_w
+    return km_grid(grid_t, grid_d, grid_w, at=at, alpha=alpha)
+
+
+def logrank_grid(
+    events_a: np.ndarray,
+    weights_a: np.ndarray,
+    events_b: np.ndarray,
+    weights_b: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two-group log-rank tests (statsmodels ``survdiff``'s arithmetic) for many pairs.
+
+    Row ``g`` compares group ``a`` (the tested rows) with group ``b`` (the rest): event
+    and total weights per time of a grid of ascending times shared by both, as in
+    :func:`km_grid` (the times themselves do not enter a log-rank test, only their order).
+    Returns ``(observed - expected events of a, two-sided p)``; p is NaN where
+    ``survdiff`` would fail (zero variance). ``tests/test_outcomes_stats.py`` checks it
+    against ``survdiff`` on random data.
+
+    Examples
+    --------
+    >>> a, b = np.array([[1, 1, 0, 0]]), np.array([[0, 0, 1, 1]])  # one event per time
+    >>> oe, p = logrank_grid(a, a, b, b)
+    >>> round(float(p[0]), 4)
+    0.0896
+    """
+    d_a = np.atleast_2d(np.asarray(events_a, dtype=float))
+    d_b = np.atleast_2d(np.asarray(events_b, dtype=float))
+    n_a = np.cumsum(np.atleast_2d(np.asarray(weights_a, dtype=float))[:, ::-1], axis=1)[:, ::-1]
+    n_b = np.cumsum(np.atleast_2d(np.asarray(weights_b, dtype=float))[:, ::-1], axis=1)[:, ::-1]
+    obs = d_b + d_a
+    n_tot = n_b + n_a
+    r = n_a / np.clip(n_tot, 1e-10, np.inf)
+    oe = d_a - r * obs
+    var = r * (1 - r) * (obs * (n_tot - obs) / np.clip(n_tot - 1, 1e-10, np.inf))
+    at_risk = n_tot > 1
+    oe_sum = np.where(at_risk, oe, 0.0).sum(axis=1)
+    var_sum = np.where(at_risk, var, 0.0).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        chisq = oe_sum * (oe_sum / var_sum)
+    p = 1 - sps.chi2.cdf(chisq, 1)
+    return oe_sum, np.where(var_sum == 0, np.nan, p)
 
 
 def adjust_pvalues(pvalues: ArrayLike, *, method: str = "fdr_bh") -> pl.Series:
