@@ -161,8 +161,14 @@ class ActivityFeed:
             pl.col("occurred_at") >= self._touch_from,
             pl.col("lead_id").is_not_null() | pl.col("opportunity_id").is_not_null(),
         ).select(_TOUCH_COLUMNS)
-        on_lead = acts.join(by_lead.lazy(), on=["rep_id", "lead_id"], how="semi")
-        on_opp = acts.join(by_opp.lazy(), on=["rep_id", "opportunity_id"], how="semi")
+        on_lead, on_opp = (
+            # membership tests first (cheap), then the exact pair join on the few left
+            acts.filter(
+                pl.col("rep_id").is_in(pairs["rep_id"].unique().implode()),
+                pl.col(key).is_in(pairs[key].unique().implode()),
+            ).join(pairs.lazy(), on=["rep_id", key], how="semi")
+            for pairs, key in ((by_lead, "lead_id"), (by_opp, "opportunity_id"))
+        )
         # a touch on both keys appears twice: harmless, handoffs() takes the first time
         return pl.concat([on_lead, on_opp])
 
