@@ -65,7 +65,7 @@ import polars as pl
 from analysis.metrics import exprs
 from analysis.metrics._common import date_in_period
 from analysis.metrics.stats import (
-    beta_posterior,
+    beta_posteriors,
     binomial_glm_standardized,
     fit_beta_binomial_prior,
     jeffreys_floor,
@@ -146,27 +146,33 @@ def _counts(scoped: pl.LazyFrame, amount_bands: int) -> tuple[pl.LazyFrame, pl.L
 
 
 def _shrink(per_rep: pl.DataFrame, alpha: float, max_prior_strength: float) -> pl.DataFrame:
-    parts = []
-    for _key, part in per_rep.group_by(GROUP, maintain_order=True):
+    """The floored, capped EB prior per (team, role) (one fit per group) and every rep's
+    posterior (one vectorised call for all groups). Row order is kept."""
+    won = per_rep["won"].cast(pl.Float64).to_numpy()
+    closed = per_rep["closed"].cast(pl.Float64).to_numpy()
+    codes: dict[tuple, int] = {}
+    group = np.array([codes.setdefault(key, len(codes)) for key in per_rep.select(GROUP).rows()])
+    a, b = np.empty(per_rep.height), np.empty(per_rep.height)
+    methods = np.empty(per_rep.height, dtype=object)
+    for g in range(len(codes)):
+        rows = group == g
         prior = jeffreys_floor(
-            fit_beta_binomial_prior(part["won"], part["closed"], max_strength=max_prior_strength),
-            part["won"],
-            part["closed"],
+            fit_beta_binomial_prior(won[rows], closed[rows], max_strength=max_prior_strength),
+            won[rows],
+            closed[rows],
         )
-        post = beta_posterior(part["won"], part["closed"], prior, alpha=alpha)
-        parts.append(
-            part.with_columns(
-                shrunk_win_rate=post["shrunk"],
-                ci_low=post["ci_low"],
-                ci_high=post["ci_high"],
-                prior_method=pl.lit(prior.method),
-                prior_mean=pl.lit(prior.mean),
-                prior_strength=pl.lit(prior.strength),
-                _post_a=pl.lit(prior.a) + part["won"].cast(pl.Float64),
-                _post_b=pl.lit(prior.b) + (part["closed"] - part["won"]).cast(pl.Float64),
-            )
-        )
-    return pl.concat(parts, how="vertical")
+        a[rows], b[rows], methods[rows] = prior.a, prior.b, prior.method
+    post = beta_posteriors(won, closed, a, b, alpha=alpha)
+    return per_rep.with_columns(
+        shrunk_win_rate=post["shrunk"],
+        ci_low=post["ci_low"],
+        ci_high=post["ci_high"],
+        prior_method=pl.Series(methods.tolist(), dtype=pl.String),
+        prior_mean=pl.Series(a / (a + b)),
+        prior_strength=pl.Series(a + b),
+        _post_a=pl.Series(a) + per_rep["won"].cast(pl.Float64),
+        _post_b=pl.Series(b) + (per_rep["closed"] - per_rep["won"]).cast(pl.Float64),
+    )
 
 
 def _ratio_draws(df: pl.DataFrame, *, alpha: float, draws: int, seed: int) -> pl.DataFrame:
@@ -195,8 +201,7 @@ def _ratio_draws(df: pl.DataFrame, *, alpha: float, draws: int, seed: int) -> pl
             b = part["_post_b"].to_numpy()[has]
             p = rng.beta(a[:, None], b[:, None], size=(int(has.sum()), draws))
             ratio = p / p_top[None, :]
-            low[has] = np.quantile(ratio, alpha / 2, axis=1)
-            high[has] = np.quantile(ratio, 1 - alpha / 2, axis=1)
+            low[has], high[has] = np.quantile(ratio, [alpha / 2, 1 - alpha / 2], axis=1)
             top_mask = part["is_top_performer"].to_numpy()
             low[top_mask], high[top_mask] = 1.0, 1.0
         out.append(

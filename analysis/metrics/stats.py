@@ -27,6 +27,7 @@ __all__ = [
     "BetaPrior",
     "adjust_pvalues",
     "beta_posterior",
+    "beta_posteriors",
     "binomial_glm_standardized",
     "fit_beta_binomial_prior",
     "jeffreys_floor",
@@ -238,13 +239,33 @@ def beta_posterior(
     >>> beta_posterior([8, 0], [8, 0], prior)["shrunk"].to_list()
     [0.8333333333333334, None]
     """
+    return beta_posteriors(successes, trials, prior.a, prior.b, alpha=alpha)
+
+
+def beta_posteriors(
+    successes: ArrayLike,
+    trials: ArrayLike,
+    prior_a: float | np.ndarray,
+    prior_b: float | np.ndarray,
+    *,
+    alpha: float = 0.05,
+) -> pl.DataFrame:
+    """:func:`beta_posterior` with a prior per row (``prior_a``, ``prior_b`` arrays), so
+    many groups, each with its own fitted prior, are computed in one call.
+
+    Examples
+    --------
+    >>> beta_posteriors([8, 1], [8, 2], np.array([2.0, 1.0]), np.array([2.0, 1.0]))[
+    ...     "shrunk"].to_list()
+    [0.8333333333333334, 0.5]
+    """
     k = _as_float(successes)
     n = _as_float(trials)
     ok = np.isfinite(k) & np.isfinite(n) & (n > 0)
     k = np.where(ok, np.clip(np.nan_to_num(k), 0, np.nan_to_num(n)), 0.0)
     n = np.where(ok, n, 0.0)
-    a = prior.a + k
-    b = prior.b + n - k
+    a = prior_a + k
+    b = prior_b + n - k
     mean = np.where(ok, a / (a + b), np.nan)
     low = np.where(ok, sps.beta.ppf(alpha / 2, a, b), np.nan)
     high = np.where(ok, sps.beta.ppf(1 - alpha / 2, a, b), np.nan)
