@@ -272,21 +272,16 @@ def fatigue_tables(
         sorted({int(t) for t in (DEFAULT_CANDIDATES if candidates is None else candidates)})
     )
     has_hour = "local_hour" in decisions.collect_schema().names()
-    rep_counts, raw_curve = pl.collect_all(
-        [
-            decisions.group_by("team", "rep_id").agg(n=pl.col("quality").is_not_null().sum()),
-            raw_fatigue_curve(decisions, bin_width=bin_width),
-        ]
+    teams, reps, raw_counts = _statistics_by_rep_parts(
+        decisions, cands=cands, bin_width=bin_width, cells_per_part=cells_per_part
     )
-    teams = sorted(rep_counts["team"].drop_nulls().unique().to_list())
-    reps = _statistics_by_rep_parts(
-        decisions, rep_counts, cands=cands, bin_width=bin_width, cells_per_part=cells_per_part
-    )
+    raw_curve = _raw_curve_from_counts(raw_counts.lazy(), bin_width=bin_width).collect()
     rng = np.random.default_rng(seed)
     rows: list[dict[str, Any]] = []
     curves = []
     for team in [*teams, "all"]:
         mask = np.ones(reps.n_reps, dtype=bool) if team == "all" else reps.team == team
+        subset = reps.subset(mask)
         if team == "all" and len(teams) == 1:  # one team: the same data, the same fit
             rows.append({**rows[0], "team": "all"})
             curves.append(curves[0].with_columns(team=pl.lit("all")))
@@ -294,7 +289,7 @@ def fatigue_tables(
         rows.append(
             _verdict(
                 team,
-                reps.subset(mask),
+                subset,
                 cands=cands,
                 min_after=min_decisions_after,
                 alpha=alpha,
@@ -307,7 +302,7 @@ def fatigue_tables(
         )
         est = rows[-1]["threshold_estimate"]
         step = None if est is None else int(np.flatnonzero(cands == est)[0])
-        curves.append(_adjusted_curve(team, reps.subset(mask), bin_width=bin_width, step=step))
+        curves.append(_adjusted_curve(team, subset, bin_width=bin_width, step=step))
     fatigue_frame = pl.DataFrame(rows, schema=FATIGUE_SCHEMA)
     adjusted = pl.concat(curves) if curves else None
     curve = (
@@ -363,14 +358,25 @@ def raw_fatigue_curve(decisions: pl.LazyFrame, *, bin_width: int = 5) -> pl.Lazy
     binned = decisions.filter(pl.col("quality").is_not_null()).select(
         "team",
         pl.col("quality"),
-        seq_from=((pl.col("seq_in_day") - 1) // bin_width * bin_width + 1).cast(pl.Int64),
+        seq_from=_seq_from(bin_width),
     )
-    aggs = [
+    counts = binned.group_by("team", "seq_from").agg(
         pl.len().cast(pl.Int64).alias("n"),
         pl.col("quality").sum().cast(pl.Int64).alias("positives"),
-    ]
-    per_team = binned.group_by("team", "seq_from").agg(aggs)
-    overall = binned.group_by("seq_from").agg(aggs).with_columns(team=pl.lit("all"))
+    )
+    return _raw_curve_from_counts(counts, bin_width=bin_width)
+
+
+def _seq_from(bin_width: int) -> pl.Expr:
+    """First position of the ``seq_in_day`` bin of width ``bin_width``."""
+    return ((pl.col("seq_in_day") - 1) // bin_width * bin_width + 1).cast(pl.Int64)
+
+
+def _raw_curve_from_counts(counts: pl.LazyFrame, *, bin_width: int) -> pl.LazyFrame:
+    """The raw curve from ``team, seq_from, n, positives`` (any number of rows per bin)."""
+    aggs = [pl.col("n").sum().cast(pl.Int64), pl.col("positives").sum().cast(pl.Int64)]
+    per_team = counts.group_by("team", "seq_from").agg(aggs)
+    overall = counts.group_by("seq_from").agg(aggs).with_columns(team=pl.lit("all"))
     return (
         pl.concat([per_team, overall], how="diagonal")
         .with_columns(
@@ -427,17 +433,21 @@ class _Reps:
         )  # fmt: skip
 
     def subset(self, mask: np.ndarray) -> _Reps:
+        """The reps of ``mask``; a view when they are contiguous (a team, or all)."""
+        where = np.flatnonzero(mask)
+        contiguous = where.size > 0 and where[-1] - where[0] + 1 == where.size
+        pick: Any = slice(where[0], where[-1] + 1) if contiguous else mask
         return _Reps(
-            team=self.team[mask],
-            gram=self.gram[mask],
-            cross=self.cross[mask],
-            step_var=self.step_var[mask],
-            n_after=self.n_after[mask],
-            pos_after=self.pos_after[mask],
-            n=self.n[mask],
-            positives=self.positives[mask],
-            rep_days=self.rep_days[mask],
-            bin_n=self.bin_n[mask],
+            team=self.team[pick],
+            gram=self.gram[pick],
+            cross=self.cross[pick],
+            step_var=self.step_var[pick],
+            n_after=self.n_after[pick],
+            pos_after=self.pos_after[pick],
+            n=self.n[pick],
+            positives=self.positives[pick],
+            rep_days=self.rep_days[pick],
+            bin_n=self.bin_n[pick],
             n_hours=self.n_hours,
             bin_width=self.bin_width,
         )
@@ -453,20 +463,67 @@ def _pool_position(cands: np.ndarray) -> int:
     return max(SEQ_CAP, int(cands.max()) + 1 if len(cands) else 0) + 1
 
 
+def _decision_cells(decisions: pl.LazyFrame, *, pool_from: int, bin_width: int) -> pl.LazyFrame:
+    """Every quality-bearing decision as a cell of its own (``n = 1``), in the file's order.
+
+    Columns as :func:`fatigue_cells` (``seq_in_day`` pooled from ``pool_from``) plus the
+    raw curve's bin ``seq_from``. Cells need not be unique: every statistic is a sum over
+    cells, so one cell per decision gives the sums of the counted cells without the
+    cost of counting them (``seq_in_day`` is unique within a rep-day in any case).
+    """
+    names = decisions.collect_schema().names()
+    day = pl.col("day") if "day" in names else pl.lit(None, dtype=pl.Date).alias("day")
+    hour = (
+        pl.col("local_hour").cast(pl.Int8)
+        if "local_hour" in names
+        else pl.lit(None, dtype=pl.Int8).alias("local_hour")
+    )
+    return decisions.filter(pl.col("quality").is_not_null()).select(
+        "team",
+        "rep_id",
+        day,
+        pl.col("seq_in_day").cast(pl.Int64).clip(upper_bound=pool_from),
+        hour,
+        _seq_from(bin_width).alias("seq_from"),
+        n=pl.lit(1, dtype=pl.Int64),
+        positives=pl.col("quality").cast(pl.Int64),
+    )
+
+
 def _statistics_by_rep_parts(
     decisions: pl.LazyFrame,
-    rep_counts: pl.DataFrame,
     *,
     cands: np.ndarray,
     bin_width: int,
     cells_per_part: int,
-) -> _Reps:
-    """:func:`_rep_statistics` over groups of reps, so memory does not grow with rows.
+) -> tuple[list[str], _Reps, pl.DataFrame]:
+    """The teams, :func:`_rep_statistics` and the raw curve's counts, reps a group at a time.
 
-    Every statistic is a sum within one rep, so reps can be counted a group at a time
-    (contiguous in the ``team, rep_id`` order the fits use) and stacked: the same
-    arrays, in the same order, as one pass over every cell (issue 16).
+    A log of at most ``cells_per_part`` rows is counted in one scan. Otherwise reps are
+    counted first and then a group at a time, so memory does not grow with rows. Every
+    statistic is a sum within one rep, so the groups (contiguous in the ``team, rep_id``
+    order the fits use) are stacked: the same arrays, in the same order, as one pass over
+    every cell (issue 16). The raw curve's counts are ``team, seq_from, n, positives``.
     """
+    pool_from = _pool_position(cands)
+
+    def count(frame: pl.LazyFrame) -> pl.LazyFrame:
+        return _decision_cells(frame, pool_from=pool_from, bin_width=bin_width)
+
+    def curve_counts(cells: pl.DataFrame) -> pl.DataFrame:
+        return cells.group_by("team", "seq_from").agg(pl.col("n", "positives").sum())
+
+    if decisions.select(pl.len()).collect().item() <= cells_per_part:
+        cells, team_names = pl.collect_all(
+            [count(decisions), decisions.select(pl.col("team").unique())]
+        )
+        teams = sorted(team_names["team"].drop_nulls().to_list())
+        stats_ = _rep_statistics(cells, cands=cands, bin_width=bin_width)
+        return teams, stats_, curve_counts(cells)
+    rep_counts = (
+        decisions.group_by("team", "rep_id").agg(n=pl.col("quality").is_not_null().sum()).collect()
+    )
+    teams = sorted(rep_counts["team"].drop_nulls().unique().to_list())
     ordered = rep_counts.sort("team", "rep_id", nulls_last=True)
     groups: list[list[str]] = [[]]
     size = 0
@@ -476,22 +533,32 @@ def _statistics_by_rep_parts(
             size = 0
         groups[-1].append(rep_id)
         size += n
-    pool_from = _pool_position(cands)
-    if len(groups) == 1:
-        cells = fatigue_cells(decisions, pool_from=pool_from).collect()
-        return _rep_statistics(cells, cands=cands, bin_width=bin_width)
-    parts = [
-        _rep_statistics(
-            fatigue_cells(
-                decisions.filter(pl.col("rep_id").is_in(pl.Series(ids).implode())),
-                pool_from=pool_from,
-            ).collect(),
-            cands=cands,
-            bin_width=bin_width,
+    parts, curves = [], []
+    for ids in groups:
+        frame = (
+            decisions
+            if len(groups) == 1
+            else decisions.filter(pl.col("rep_id").is_in(pl.Series(ids).implode()))
         )
-        for ids in groups
-    ]
-    return _Reps.stack(parts)
+        cells = count(frame).collect()
+        parts.append(_rep_statistics(cells, cands=cands, bin_width=bin_width))
+        curves.append(curve_counts(cells))
+    return teams, _Reps.stack(parts), pl.concat(curves)
+
+
+def _sorted_by_rep_day(cells: pl.DataFrame) -> bool:
+    """Whether ``cells`` are already in ``team, rep_id, day, seq_in_day`` order (no nulls).
+
+    The decisions table is written in that order, so the sort can usually be skipped.
+    """
+    keys = ["team", "rep_id", "day", "seq_in_day"]
+    if cells.height < 2 or cells.select(pl.any_horizontal(pl.col(keys).has_nulls())).item():
+        return cells.height < 2
+    later = pl.col("seq_in_day") >= pl.col("seq_in_day").shift(1)
+    for key in reversed(keys[:-1]):
+        prev = pl.col(key).shift(1)
+        later = (pl.col(key) > prev) | ((pl.col(key) == prev) & later)
+    return bool(cells.select(later.slice(1).all()).item())
 
 
 def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -> _Reps:
@@ -508,9 +575,9 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
     n_cat = N_HOURS + n_bins
     n_small = _H0 + N_HOURS
     k = len(cands)
-    cells = cells.filter(pl.col("n") > 0).sort(
-        "team", "rep_id", "day", "seq_in_day", nulls_last=True
-    )
+    cells = cells.filter(pl.col("n") > 0)
+    if not _sorted_by_rep_day(cells):
+        cells = cells.sort("team", "rep_id", "day", "seq_in_day", nulls_last=True)
     new_rep = (pl.col("team") != pl.col("team").shift(1)) | (
         pl.col("rep_id") != pl.col("rep_id").shift(1)
     )
@@ -543,7 +610,7 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
     hour = np.where((hour >= 0) & (hour < N_HOURS - 1), hour, N_HOURS - 1)
     w = cells["n"].to_numpy().astype(float)
     y = cells["positives"].to_numpy().astype(float)
-    team = cells["team"].to_numpy()[np.r_[0, np.flatnonzero(np.diff(r)) + 1]]
+    team = cells["team"].gather(np.r_[0, np.flatnonzero(np.diff(r)) + 1]).to_numpy()
     rep_of_day = np.zeros(n_days, dtype=np.int64)
     rep_of_day[s] = r
     bins = np.where(seq <= SEQ_CAP, (seq - 1) // bin_width, n_bins - 1)
@@ -567,16 +634,18 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
     demeaned = [col - (by(s, w * col, n_days) / w_day)[s] for col in dense]
     p = n_small + n_bins
     gram = np.zeros((n_reps, p, p))
+    rep_cat = (r * n_cat + cat_h, r * n_cat + cat_b)
     for a in range(_H0):
+        weighted = w * demeaned[a]
         for b in range(a, _H0):
-            gram[:, a, b] = gram[:, b, a] = by(r, w * demeaned[a] * demeaned[b], n_reps)
-        for cat in (cat_h, cat_b):
-            block = by(r * n_cat + cat, w * demeaned[a], n_reps * n_cat).reshape(n_reps, n_cat)
+            gram[:, a, b] = gram[:, b, a] = by(r, weighted * demeaned[b], n_reps)
+        for key_cat in rep_cat:
+            block = by(key_cat, weighted, n_reps * n_cat).reshape(n_reps, n_cat)
             gram[:, a, _H0:] += block
             gram[:, _H0:, a] += block
     gram[:, _Y, _Y] += by(r, y - y**2 / w, n_reps)  # within-cell spread of the 0/1 outcomes
     # category x category: counts per rep minus sum_days M M' / W_day
-    per_rep = by(r * n_cat + cat_h, w, n_reps * n_cat) + by(r * n_cat + cat_b, w, n_reps * n_cat)
+    per_rep = by(rep_cat[0], w, n_reps * n_cat) + by(rep_cat[1], w, n_reps * n_cat)
     idx = np.arange(n_cat)
     gram[:, _H0 + idx, _H0 + idx] += per_rep.reshape(n_reps, n_cat)
     joint = by((r * N_HOURS + cat_h) * n_bins + bins, w, n_reps * N_HOURS * n_bins).reshape(
@@ -584,10 +653,14 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
     )
     gram[:, _H0:n_small, n_small:] += joint
     gram[:, n_small:, _H0:n_small] += joint.transpose(0, 2, 1)
-    day_cat = by(s * n_cat + cat_h, w, n_days * n_cat) + by(s * n_cat + cat_b, w, n_days * n_cat)
-    day_cat = day_cat.reshape(n_days, n_cat)
-    scaled_cat = sparse.csr_matrix(day_cat / np.sqrt(w_day)[:, None])
-    coo = scaled_cat.tocoo()
+    # decisions per (rep-day, category), sparse: a day touches few hours and bins
+    day_cat = sparse.csr_matrix(
+        (np.r_[w, w], (np.r_[s, s], np.r_[cat_h, cat_b])), shape=(n_days, n_cat)
+    )
+    day_cat.sum_duplicates()
+    coo = day_cat.tocoo()
+    coo.data = coo.data / np.sqrt(w_day)[coo.row]
+    scaled_cat = coo.tocsr()
     spread = sparse.csr_matrix(
         (coo.data, (coo.row, rep_of_day[coo.row] * n_cat + coo.col)),
         shape=(n_days, n_reps * n_cat),
@@ -613,9 +686,16 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
         cross[:, :, a] = after(w * demeaned[a])
     hour_table = by(key * N_HOURS + cat_h, w, n_reps * top * N_HOURS).reshape(n_reps, top, N_HOURS)
     cross[:, :, _H0:] = np.cumsum(hour_table[:, ::-1], axis=1)[:, ::-1][:, cands + 1]
-    day_hour = day_cat[:, :N_HOURS] / w_day[:, None]
-    for h in np.flatnonzero(day_hour.any(axis=0)):
-        cross[:, :, _H0 + h] -= after(w * day_hour[s, h])
+    # minus sum_days (M_day[h] / W_day) W_day(>t): the day's hour shares times its
+    # decisions at each position, summed per rep and reverse-cumulated
+    day_hour = (by(s * N_HOURS + cat_h, w, n_days * N_HOURS) / np.repeat(w_day, N_HOURS)).reshape(
+        n_days, N_HOURS
+    )
+    present = np.flatnonzero(day_hour.any(axis=0))
+    at_pos = sparse.csr_matrix((w, (s, key)), shape=(n_days, n_reps * top))
+    shares = np.asarray(at_pos.T @ day_hour[:, present]).reshape(n_reps, top, present.size)
+    rev = np.cumsum(shares[:, ::-1], axis=1)[:, ::-1]
+    cross[:, :, _H0 + present] -= rev[:, cands + 1]
     n_after = after(w)
     return _Reps(
         team=team,
@@ -854,28 +934,58 @@ def _bootstrap(
     n_boot: int,
     rng: np.random.Generator,
 ) -> tuple[int, int]:
-    """Percentile interval of the threshold over resamples of reps."""
+    """Percentile interval of the threshold over resamples of reps.
+
+    A resample's sums are its rep counts (multinomial weights) times the per-rep
+    statistics: one matrix product per chunk of resamples, restricted to the outcome and
+    the hours the fits use.
+    """
+    return _threshold_percentiles(
+        _bootstrap_thresholds(reps, cands=cands, ok=ok, hours=hours, n_boot=n_boot, rng=rng),
+        alpha=alpha,
+    )
+
+
+def _threshold_percentiles(t_all: np.ndarray, *, alpha: float) -> tuple[int, int]:
+    t_low, t_high = np.quantile(t_all, [alpha / 2, 1 - alpha / 2], method="inverted_cdf")
+    return int(t_low), int(t_high)
+
+
+def _bootstrap_thresholds(
+    reps: _Reps,
+    *,
+    cands: np.ndarray,
+    ok: np.ndarray,
+    hours: list[int],
+    n_boot: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """The best threshold of each of ``n_boot`` resamples of reps (same draws as ever)."""
     active = reps.n > 0
-    n_small = _H0 + reps.n_hours
-    gram_r = reps.gram[active][:, :n_small, :n_small]
-    cross_r = reps.cross[active]
-    var_r = reps.step_var[active]
+    cols = [_Y, *hours]
+    m = len(cols)
     n_r = int(active.sum())
+    k = reps.cross.shape[1]
+    rows = np.flatnonzero(active)
+    gram_r = reps.gram[np.ix_(rows, cols, cols)].reshape(n_r, m * m)
+    cross_r = reps.cross[np.ix_(rows, np.arange(k), cols)].reshape(n_r, k * m)
+    var_r = reps.step_var[active]
+    stacked = np.concatenate([gram_r, cross_r, var_r], axis=1)
+    keep = list(range(1, m))  # the hours, in the restricted layout (outcome first)
     t_hats = []
-    chunk = max(1, 4_000_000 // max(1, cross_r[0].size))
+    chunk = max(1, 4_000_000 // max(1, reps.cross[0].size))
     for start in range(0, n_boot, chunk):
         size = min(chunk, n_boot - start)
         weights = rng.multinomial(n_r, np.full(n_r, 1.0 / n_r), size=size).astype(float)
-        gram = np.einsum("br,rij->bij", weights, gram_r)
-        cross = (weights @ cross_r.reshape(n_r, -1)).reshape(size, *cross_r.shape[1:])
-        var = weights @ var_r
-        _, cxy, vx = _partial(gram, cross, var, hours)
+        sums = weights @ stacked
+        gram = sums[:, : m * m].reshape(size, m, m)
+        cross = sums[:, m * m : m * m + k * m].reshape(size, k, m)
+        var = sums[:, m * m + k * m :]
+        _, cxy, vx = _partial(gram, cross, var, keep)
         valid = ok[None, :] & (vx > 1e-9)
         stat = np.where(valid, cxy**2 / np.where(valid, vx, 1.0), -np.inf)
         t_hats.append(cands[np.argmax(stat, axis=1)])
-    t_all = np.concatenate(t_hats)
-    t_low, t_high = np.quantile(t_all, [alpha / 2, 1 - alpha / 2], method="inverted_cdf")
-    return int(t_low), int(t_high)
+    return np.concatenate(t_hats)
 
 
 def _rep_jackknife_se(reps: _Reps, *, hours: list[int]) -> float:
