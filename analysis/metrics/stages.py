@@ -286,7 +286,7 @@ def _spells(
         _in_deal("entered_at", -1).alias("next_at"),
         _in_deal("stage", -1).alias("next_stage"),
         _in_deal("stage_rank", -1).alias("next_rank"),
-    ).join(owners, on="opportunity_id", how="inner")
+    ).join(owners, on="opportunity_id", how="inner", maintain_order="left")
     closed_at_ts = pl.col("closed_at").cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
     closed_end = (
         pl.when(
@@ -341,7 +341,7 @@ def _spells(
             "outcome",
             "is_current",
         )
-        .sort("opportunity_id", "entered_at", "stage")  # joins leave row order arbitrary
+        # in path order: by deal, entry time and stage (the join keeps the path's order)
     )
 
 
@@ -386,28 +386,42 @@ def km_summary(
     return out
 
 
-def _cells(spell_table: pl.LazyFrame) -> list[tuple[tuple[str, str, int], pl.DataFrame]]:
-    """The spells per (team, stage), plus ``team = "all"``, each sorted by duration, in
-    (team, stage rank, stage) order: one sort of the durations, then a stable split."""
-    cells = spell_table.select("team", "stage", "stage_rank", "days", "exited").collect()
-    both = pl.concat(
-        [cells.filter(pl.col("team").is_not_null()), cells.with_columns(pl.lit(ALL).alias("team"))],
-        how="vertical_relaxed",
-    ).sort("days", "exited", maintain_order=True)
-    parts = both.partition_by("team", "stage", "stage_rank", maintain_order=True, as_dict=True)
-    keys = sorted(parts, key=lambda k: (k[0], k[2], k[1]))
-    return [(key, parts[key]) for key in keys]
+Cell = tuple[tuple[str, str, int], np.ndarray, np.ndarray]
 
 
-def _duration_rows(
-    cells: list[tuple[tuple[str, str, int], pl.DataFrame]], *, quantile: float, alpha: float
-) -> list[dict]:
+def _cells(spell_table: pl.LazyFrame) -> list[Cell]:
+    """The spells per (team, stage), plus ``team = "all"`` per stage: ``(key, days,
+    exited)`` with each cell's spells sorted by duration (then exit), cells in (team,
+    stage rank, stage) order. One stable sort of the codes and durations, no frame per cell."""
+    keys = ["team", "stage", "stage_rank"]
+    cells = spell_table.select(*keys, "days", "exited").collect()
+    days = cells["days"].cast(pl.Float64).to_numpy()
+    exited = cells["exited"].cast(pl.Int8).to_numpy()
+    by_duration = np.lexsort((exited, days))
+    out: list[Cell] = []
+    for by, label in ((keys, None), (keys[1:], ALL)):
+        combos = cells.group_by(by).agg().with_row_index("_k")
+        code = (
+            cells.select(by)
+            .join(combos, on=by, how="left", nulls_equal=True, maintain_order="left")["_k"]
+            .to_numpy()
+        )
+        order = by_duration[np.argsort(code[by_duration], kind="stable")]
+        bounds = np.searchsorted(code[order], np.arange(combos.height + 1))
+        for k, combo in enumerate(combos.iter_rows(named=True)):
+            team = label if label is not None else combo["team"]
+            if team is None:
+                continue  # spells of deals whose owner has no team count in "all" only
+            rows = order[bounds[k] : bounds[k + 1]]
+            out.append(((team, combo["stage"], combo["stage_rank"]), days[rows], exited[rows]))
+    return sorted(out, key=lambda cell: (cell[0][0], cell[0][2], cell[0][1]))
+
+
+def _duration_rows(cells: list[Cell], *, quantile: float, alpha: float) -> list[dict]:
     """One KM fit per (team, stage) over the spells' durations (statsmodels' standard
     errors are only right without frequency weights, so the spells are not pre-counted)."""
     rows = []
-    for (team, stage, stage_rank), cell in cells:
-        days = cell["days"].to_numpy()
-        ex = cell["exited"].cast(pl.Int8).to_numpy()
+    for (team, stage, stage_rank), days, ex in cells:
         km = km_summary(days, ex, quantile=quantile, alpha=alpha)
         n_exits = int(ex.sum())
         rows.append(
@@ -465,7 +479,10 @@ def stage_durations(
     >>> stage_durations(sp).select("team", "entered", "censored", "median_days").rows()
     [('T', 4, 1, 3.0), ('all', 4, 1, 3.0)]
     """
-    both = _cells(spell_table)
+    return _durations(_cells(spell_table), stall_quantile=stall_quantile, alpha=alpha)
+
+
+def _durations(both: list[Cell], *, stall_quantile: float, alpha: float) -> pl.DataFrame:
     rows = _duration_rows(both, quantile=stall_quantile, alpha=alpha)
     table = pl.DataFrame(rows, schema=DURATION_SCHEMA)
     if stall_quantile != 0.8:
@@ -488,14 +505,17 @@ def stage_survival(spell_table: pl.LazyFrame, *, max_points: int = 120) -> pl.Da
     >>> stage_survival(sp).filter(pl.col("team") == "T")["survival"].round(3).to_list()
     [1.0, 0.667, 0.333]
     """
+    return _survival(_cells(spell_table), max_points=max_points)
+
+
+def _survival(cells: list[Cell], *, max_points: int) -> pl.DataFrame:
     from statsmodels.duration.survfunc import SurvfuncRight
 
     parts = []
-    for (team, stage, stage_rank), cell in _cells(spell_table):
-        exited = cell["exited"].cast(pl.Int8).to_numpy()
+    for (team, stage, stage_rank), days, exited in cells:
         if not exited.any():
             continue
-        sf = SurvfuncRight(cell["days"].to_numpy(), exited)
+        sf = SurvfuncRight(days, exited)
         times, surv = np.asarray(sf.surv_times), np.asarray(sf.surv_prob)
         if len(times) > max_points:
             keep = np.unique(np.linspace(0, len(times) - 1, max_points).round().astype(int))
@@ -886,7 +906,8 @@ def process_audit(
     path = _paths(history, as_of).collect().lazy()  # one sorted path for every table below
     order = _stage_order(path, opps, config=read_stage_config(taxonomy))
     spell_table = _spells(path, opps, reps, as_of=as_of, order=order).collect()
-    durations = stage_durations(spell_table.lazy(), stall_quantile=stall_quantile)
+    cells = _cells(spell_table.lazy())  # the spells per (team, stage), for both KM tables
+    durations = _durations(cells, stall_quantile=stall_quantile, alpha=0.05)
     stalled = stalled_deals(
         opps,
         spell_table.lazy(),
@@ -898,7 +919,7 @@ def process_audit(
     return {
         "stage_durations": durations,
         "stage_conversion": stage_conversion(spell_table.lazy()),
-        "stage_survival": stage_survival(spell_table.lazy()),
+        "stage_survival": _survival(cells, max_points=120),
         "stalled_deals": stalled,
         "pipeline_exceptions": pipeline_exceptions(stalled.lazy(), reps),
         "stage_hygiene": _stage_hygiene(path, opps, reps, order=order),
