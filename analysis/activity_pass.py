@@ -109,8 +109,8 @@ class ActivityFeed:
 
     def __call__(self, clean: pl.DataFrame) -> None:
         """Take one slice of clean rows (``__row`` and :data:`FEED_COLUMNS`)."""
-        if clean.height == 0:
-            return
+        if clean.height == 0 and self._counts:
+            return  # an empty slice adds nothing (the first one gives the counts' columns)
         self.rows += clean.height
         latest = clean.get_column("occurred_at").max()
         if latest is not None and (self.latest is None or latest > self.latest):  # type: ignore[operator]
