@@ -288,6 +288,9 @@ def measure(kind: str, data: Path, out: Path, *, log: Path) -> dict[str, Any]:
         fh.write(f"\n===== {kind} {data} =====\n")
         fh.flush()
         env = dict(os.environ)
+        # as the CLI does (analysis/cli.py): many small fits, BLAS threads only contend
+        env.setdefault("OPENBLAS_NUM_THREADS", "1")
+        env.setdefault("OMP_NUM_THREADS", "1")
         if kind in AFFINITY:
             env["POLARS_ENGINE_AFFINITY"] = AFFINITY[kind]
         proc = subprocess.Popen(cmd, stdout=fh, stderr=fh, cwd=ROOT, env=env)
