@@ -619,6 +619,12 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
     def by(key: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
         return np.bincount(key, weights=weights, minlength=size)
 
+    # one decision per cell (the usual case): multiplying by w = 1 changes nothing
+    unit = bool(np.all(w == 1.0))
+
+    def wx(x: np.ndarray) -> np.ndarray:
+        return x if unit else w * x
+
     # rep-day means out of the dense columns (outcome share, s, s^2)
     scaled = np.minimum(seq, SEQ_CAP) / 10.0
     w_day = by(s, w, n_days)
@@ -626,24 +632,25 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
     # within an hour (which moves with the clock) cannot carry a smooth time-of-day trend;
     # s itself where the hour is unknown (no clock to separate it from)
     hour_cell = s * N_HOURS + hour
-    hour_mean = by(hour_cell, w * scaled, n_days * N_HOURS) / np.maximum(
+    hour_mean = by(hour_cell, wx(scaled), n_days * N_HOURS) / np.maximum(
         by(hour_cell, w, n_days * N_HOURS), 1e-300
     )
     s_hour = np.where(hour == N_HOURS - 1, scaled, hour_mean[hour_cell])
-    dense = [y / w, scaled, scaled**2, s_hour]
-    demeaned = [col - (by(s, w * col, n_days) / w_day)[s] for col in dense]
+    dense = [y if unit else y / w, scaled, scaled**2, s_hour]
+    demeaned = [col - (by(s, wx(col), n_days) / w_day)[s] for col in dense]
     p = n_small + n_bins
     gram = np.zeros((n_reps, p, p))
     rep_cat = (r * n_cat + cat_h, r * n_cat + cat_b)
     for a in range(_H0):
-        weighted = w * demeaned[a]
+        weighted = wx(demeaned[a])
         for b in range(a, _H0):
             gram[:, a, b] = gram[:, b, a] = by(r, weighted * demeaned[b], n_reps)
         for key_cat in rep_cat:
             block = by(key_cat, weighted, n_reps * n_cat).reshape(n_reps, n_cat)
             gram[:, a, _H0:] += block
             gram[:, _H0:, a] += block
-    gram[:, _Y, _Y] += by(r, y - y**2 / w, n_reps)  # within-cell spread of the 0/1 outcomes
+    if not unit:  # within-cell spread of the 0/1 outcomes (none in one-decision cells)
+        gram[:, _Y, _Y] += by(r, y - y**2 / w, n_reps)
     # category x category: counts per rep minus sum_days M M' / W_day
     per_rep = by(rep_cat[0], w, n_reps * n_cat) + by(rep_cat[1], w, n_reps * n_cat)
     idx = np.arange(n_cat)
@@ -680,10 +687,10 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
     # within rep-day sum of squares of the demeaned step:
     #   sum_{seq > t} w - sum_days W_day(>t)^2 / W_day, with W(>t)^2 = sum w (w + 2 later)
     later = w_day[s] - (np.cumsum(w) - (np.cumsum(w) - w)[np.searchsorted(s, s)])
-    q = w * (w + 2.0 * later) / w_day[s]
+    q = wx(w + 2.0 * later) / w_day[s]
     cross = np.zeros((n_reps, k, n_small))
     for a in range(_H0):
-        cross[:, :, a] = after(w * demeaned[a])
+        cross[:, :, a] = after(wx(demeaned[a]))
     hour_table = by(key * N_HOURS + cat_h, w, n_reps * top * N_HOURS).reshape(n_reps, top, N_HOURS)
     cross[:, :, _H0:] = np.cumsum(hour_table[:, ::-1], axis=1)[:, ::-1][:, cands + 1]
     # minus sum_days (M_day[h] / W_day) W_day(>t): the day's hour shares times its
