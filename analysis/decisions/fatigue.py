@@ -63,12 +63,15 @@ statistics (no resampling); calibrated by simulation in
 
 Fitting on counts
 -----------------
-Decisions are counted per (team, rep, local day, ``seq_in_day``, local hour); one pass per
-rep turns these cells into the rep's sufficient statistics (within-rep-day Gram matrix
-of outcome, smooth terms, hours and curve bins, and the cross-products with every
-candidate step, by reverse cumulative sums over ``seq_in_day``). Every fit, the search
-over ``t`` and each bootstrap resample then work on sums of those per-rep statistics
-(reps x candidates x ~30 numbers), never on rows: a resample is a weighted sum of reps.
+One scan of the decisions reads each quality-bearing decision as a cell (team, rep, local
+day, ``seq_in_day``, local hour; ``seq_in_day`` is unique within a rep-day, so counting
+cells would not shrink them) and, from the same cells, the raw curve. One vectorised pass
+turns the cells into every rep's sufficient statistics (within-rep-day Gram matrix of
+outcome, smooth terms, hours and curve bins, and the cross-products with every candidate
+step, by reverse cumulative sums over ``seq_in_day``). Every fit, the search over ``t``
+and each bootstrap resample then work on sums of those per-rep statistics (reps x
+candidates x ~30 numbers), never on rows: the resamples are one matrix product of their
+multinomial rep counts with the per-rep statistics.
 
 ``fatigue_curve.adjusted_quality`` is the within-rep-day curve the verdict rests on: the
 same model with ``f`` a category per ``seq_in_day`` bin, centred on the overall share.
@@ -722,7 +725,12 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
 
 # ------------------------------------------------------------------ fits on the sums
 def _partial(
-    gram: np.ndarray, cross: np.ndarray, step_var: np.ndarray, keep: Sequence[int]
+    gram: np.ndarray,
+    cross: np.ndarray,
+    step_var: np.ndarray,
+    keep: Sequence[int],
+    *,
+    by_inverse: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Frisch-Waugh: partial the columns ``keep`` out of the outcome and of each step.
 
@@ -730,6 +738,8 @@ def _partial(
     outcome's residual sum of squares ``(...)``, the residual cross-product of each step
     with the outcome ``(..., K)`` and each step's residual sum of squares ``(..., K)``.
     A tiny ridge copes with categories that have no data (their rows are zero).
+    ``by_inverse`` multiplies by the inverse instead of solving (much faster for a stack of
+    small systems with many right-hand sides, as in the bootstrap; equal to rounding).
     """
     idx = list(keep)
     if not idx:
@@ -741,7 +751,7 @@ def _partial(
     g_ay = gram[..., idx, _Y]
     c_ta = cross[..., idx]
     rhs = np.concatenate([g_ay[..., :, None], np.swapaxes(c_ta, -1, -2)], axis=-1)
-    sol = np.linalg.solve(g_aa, rhs)
+    sol = np.linalg.inv(g_aa) @ rhs if by_inverse else np.linalg.solve(g_aa, rhs)
     ryy = gram[..., _Y, _Y] - np.einsum("...a,...a->...", g_ay, sol[..., 0])
     cxy = cross[..., _Y] - np.einsum("...ka,...a->...k", c_ta, sol[..., 0])
     vx = step_var - np.einsum("...ka,...ak->...k", c_ta, sol[..., 1:])
@@ -988,7 +998,7 @@ def _bootstrap_thresholds(
         gram = sums[:, : m * m].reshape(size, m, m)
         cross = sums[:, m * m : m * m + k * m].reshape(size, k, m)
         var = sums[:, m * m + k * m :]
-        _, cxy, vx = _partial(gram, cross, var, keep)
+        _, cxy, vx = _partial(gram, cross, var, keep, by_inverse=True)
         valid = ok[None, :] & (vx > 1e-9)
         stat = np.where(valid, cxy**2 / np.where(valid, vx, 1.0), -np.inf)
         t_hats.append(cands[np.argmax(stat, axis=1)])
