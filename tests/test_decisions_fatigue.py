@@ -255,3 +255,18 @@ def test_registry_lists_the_fatigue_columns_as_written():
     assert [c for c in fat if c != "data_trusted"] == FATIGUE_SCHEMA.names()
     assert list(registry.TABLES["fatigue_curve"].columns) == CURVE_SCHEMA.names()
     assert "local_hour" in registry.TABLES["decisions"].columns
+
+
+def test_row_order_of_the_decisions_does_not_change_the_tables():
+    # the decisions table is usually in rep-day order (the sort is then skipped); any
+    # other order is sorted first: the same tables either way
+    from polars.testing import assert_frame_equal
+
+    data = simulate_decisions("step_medium", n_reps=6, n_days=12, seed=8, teams=("A", "B"))
+    ordered = data.collect().sort("team", "rep_id", "day", "seq_in_day")
+    shuffled = ordered.sample(fraction=1.0, shuffle=True, seed=1)
+    assert not shuffled.equals(ordered)
+    a, b = fatigue_tables(ordered.lazy()), fatigue_tables(shuffled.lazy())
+    assert "threshold" in a.fatigue["shape"].to_list()
+    assert_frame_equal(a.fatigue, b.fatigue, rel_tol=1e-9, abs_tol=1e-12)
+    assert_frame_equal(a.curve, b.curve, rel_tol=1e-9, abs_tol=1e-12)

@@ -555,13 +555,60 @@ def _sorted_by_rep_day(cells: pl.DataFrame) -> bool:
     The decisions table is written in that order, so the sort can usually be skipped.
     """
     keys = ["team", "rep_id", "day", "seq_in_day"]
-    if cells.height < 2 or cells.select(pl.any_horizontal(pl.col(keys).has_nulls())).item():
-        return cells.height < 2
+    if cells.height < 2:
+        return True
+    if cells.schema["team"] != pl.String or cells.schema["rep_id"] != pl.String:
+        return False  # categorical order may not be the sort order
+    if cells.select(pl.any_horizontal(pl.col(keys).has_nulls())).item():
+        return False
     later = pl.col("seq_in_day") >= pl.col("seq_in_day").shift(1)
     for key in reversed(keys[:-1]):
         prev = pl.col(key).shift(1)
         later = (pl.col(key) > prev) | ((pl.col(key) == prev) & later)
     return bool(cells.select(later.slice(1).all()).item())
+
+
+def _day_categories(
+    day: np.ndarray,
+    cat_h: np.ndarray,
+    cat_b: np.ndarray,
+    w: np.ndarray,
+    *,
+    n_days: int,
+    n_cat: int,
+) -> sparse.csr_matrix:
+    """Decisions per (rep-day, category) as a canonical CSR matrix (hours, then bins).
+
+    Cells in day and position order usually have their hours and bins in order too
+    (the clock moves with the position): then the runs of equal keys are summed and
+    placed directly; otherwise the matrix is built from coordinates. The same matrix
+    either way.
+    """
+    key_h, key_b = day * n_cat + cat_h, day * n_cat + cat_b
+    if not (np.all(key_h[1:] >= key_h[:-1]) and np.all(key_b[1:] >= key_b[:-1])):
+        out = sparse.csr_matrix(
+            (np.r_[w, w], (np.r_[day, day], np.r_[cat_h, cat_b])), shape=(n_days, n_cat)
+        )
+        out.sum_duplicates()
+        return out
+
+    def runs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        start = np.r_[0, np.flatnonzero(key[1:] != key[:-1]) + 1] if key.size else key
+        return key[start], np.add.reduceat(w, start) if key.size else w
+
+    hour_keys, hour_n = runs(key_h)
+    bin_keys, bin_n = runs(key_b)
+    hour_day, bin_day = hour_keys // n_cat, bin_keys // n_cat
+    # a day's hours come before its bins (lower columns): merge the two day-sorted lists
+    size = hour_keys.size + bin_keys.size
+    at_h = np.arange(hour_keys.size) + np.searchsorted(bin_day, hour_day, side="left")
+    at_b = np.arange(bin_keys.size) + np.searchsorted(hour_day, bin_day, side="right")
+    data = np.empty(size)
+    indices = np.empty(size, dtype=np.int64)
+    data[at_h], data[at_b] = hour_n, bin_n
+    indices[at_h], indices[at_b] = hour_keys % n_cat, bin_keys % n_cat
+    indptr = np.r_[0, np.cumsum(np.bincount(np.r_[hour_day, bin_day], minlength=n_days))]
+    return sparse.csr_matrix((data, indices, indptr), shape=(n_days, n_cat))
 
 
 def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -> _Reps:
@@ -580,7 +627,9 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
     k = len(cands)
     cells = cells.filter(pl.col("n") > 0)
     if not _sorted_by_rep_day(cells):
-        cells = cells.sort("team", "rep_id", "day", "seq_in_day", nulls_last=True)
+        cells = cells.sort(
+            "team", "rep_id", "day", "seq_in_day", nulls_last=True, maintain_order=True
+        )
     new_rep = (pl.col("team") != pl.col("team").shift(1)) | (
         pl.col("rep_id") != pl.col("rep_id").shift(1)
     )
@@ -664,10 +713,7 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
     gram[:, _H0:n_small, n_small:] += joint
     gram[:, n_small:, _H0:n_small] += joint.transpose(0, 2, 1)
     # decisions per (rep-day, category), sparse: a day touches few hours and bins
-    day_cat = sparse.csr_matrix(
-        (np.r_[w, w], (np.r_[s, s], np.r_[cat_h, cat_b])), shape=(n_days, n_cat)
-    )
-    day_cat.sum_duplicates()
+    day_cat = _day_categories(s, cat_h, cat_b, w, n_days=n_days, n_cat=n_cat)
     coo = day_cat.tocoo()
     coo.data = coo.data / np.sqrt(w_day)[coo.row]
     scaled_cat = coo.tocsr()
