@@ -740,18 +740,24 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
     cross = np.zeros((n_reps, k, n_small))
     for a in range(_H0):
         cross[:, :, a] = after(wx(demeaned[a]))
-    hour_table = by(key * N_HOURS + cat_h, w, n_reps * top * N_HOURS).reshape(n_reps, top, N_HOURS)
-    cross[:, :, _H0:] = np.cumsum(hour_table[:, ::-1], axis=1)[:, ::-1][:, cands + 1]
-    # minus sum_days (M_day[h] / W_day) W_day(>t): the day's hour shares times its
-    # decisions at each position, summed per rep and reverse-cumulated
-    day_hour = (by(s * N_HOURS + cat_h, w, n_days * N_HOURS) / np.repeat(w_day, N_HOURS)).reshape(
-        n_days, N_HOURS
+    # hours: decisions after t in the hour, minus sum_days (M_day[h] / W_day) W_day(>t)
+    # (the day's hour shares times its decisions at each position, summed per rep); only
+    # the hours that occur (the others are 0)
+    present = np.flatnonzero(np.bincount(cat_h, minlength=N_HOURS))
+    slot = np.zeros(N_HOURS, dtype=np.int64)
+    slot[present] = np.arange(present.size)
+    n_present = present.size
+    hour_table = by(key * n_present + slot[cat_h], w, n_reps * top * n_present).reshape(
+        n_reps, top, n_present
     )
-    present = np.flatnonzero(day_hour.any(axis=0))
+    day_hour = (
+        by(s * n_present + slot[cat_h], w, n_days * n_present) / np.repeat(w_day, n_present)
+    ).reshape(n_days, n_present)
     at_pos = sparse.csr_matrix((w, (s, key)), shape=(n_days, n_reps * top))
-    shares = np.asarray(at_pos.T @ day_hour[:, present]).reshape(n_reps, top, present.size)
-    rev = np.cumsum(shares[:, ::-1], axis=1)[:, ::-1]
-    cross[:, :, _H0 + present] -= rev[:, cands + 1]
+    shares = np.asarray(at_pos.T @ day_hour).reshape(n_reps, top, n_present)
+    counts_after = np.cumsum(hour_table[:, ::-1], axis=1)[:, ::-1][:, cands + 1]
+    shares_after = np.cumsum(shares[:, ::-1], axis=1)[:, ::-1][:, cands + 1]
+    cross[:, :, _H0 + present] = counts_after - shares_after
     n_after = after(w)
     return _Reps(
         team=team,
