@@ -683,9 +683,13 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
     # the slope's regressor: s averaged within the rep-day's clock hour, so that position
     # within an hour (which moves with the clock) cannot carry a smooth time-of-day trend;
     # s itself where the hour is unknown (no clock to separate it from)
-    hour_cell = s * N_HOURS + hour
-    hour_mean = by(hour_cell, wx(scaled), n_days * N_HOURS) / np.maximum(
-        by(hour_cell, w, n_days * N_HOURS), 1e-300
+    present = np.flatnonzero(np.bincount(cat_h, minlength=N_HOURS))  # hours that occur
+    slot = np.zeros(N_HOURS, dtype=np.int64)
+    slot[present] = np.arange(present.size)
+    n_present = present.size
+    hour_cell = s * n_present + slot[hour]
+    hour_mean = by(hour_cell, wx(scaled), n_days * n_present) / np.maximum(
+        by(hour_cell, w, n_days * n_present), 1e-300
     )
     s_hour = np.where(hour == N_HOURS - 1, scaled, hour_mean[hour_cell])
     dense = [y if unit else y / w, scaled, scaled**2, s_hour]
@@ -743,16 +747,12 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
     # hours: decisions after t in the hour, minus sum_days (M_day[h] / W_day) W_day(>t)
     # (the day's hour shares times its decisions at each position, summed per rep); only
     # the hours that occur (the others are 0)
-    present = np.flatnonzero(np.bincount(cat_h, minlength=N_HOURS))
-    slot = np.zeros(N_HOURS, dtype=np.int64)
-    slot[present] = np.arange(present.size)
-    n_present = present.size
     hour_table = by(key * n_present + slot[cat_h], w, n_reps * top * n_present).reshape(
         n_reps, top, n_present
     )
-    day_hour = (
-        by(s * n_present + slot[cat_h], w, n_days * n_present) / np.repeat(w_day, n_present)
-    ).reshape(n_days, n_present)
+    day_hour = (by(hour_cell, w, n_days * n_present) / np.repeat(w_day, n_present)).reshape(
+        n_days, n_present
+    )
     at_pos = sparse.csr_matrix((w, (s, key)), shape=(n_days, n_reps * top))
     shares = np.asarray(at_pos.T @ day_hour).reshape(n_reps, top, n_present)
     counts_after = np.cumsum(hour_table[:, ::-1], axis=1)[:, ::-1][:, cands + 1]
