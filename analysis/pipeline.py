@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 
 from analysis import registry
+from analysis.activity_pass import FEED_COLUMNS, ActivityFeed
 from analysis.canonical.validate import ValidationResult, validate_dataset, write_validation
 from analysis.config import DEFAULTS
 from analysis.errors import BadInputError
@@ -100,7 +101,9 @@ def run_metrics(
     written: dict[str, int] = {}
     with atomic_output_dir(out_dir, merge=False) as tmp:
         with stages.stage("quarantine"):
-            # The activities (the one large table) get no clean copy: see _clean_activities.
+            # One read of the activities validates them and keeps what the row-level
+            # metrics need (analysis/activity_pass.py); they get no clean copy.
+            feed = _feed_activities(validation, tax, period=period)
             lazy = [t for t in ("activities",) if t in validation.tables]
             quality = write_validation(validation, tmp, lazy_clean=lazy)
         clean = {
@@ -109,9 +112,16 @@ def run_metrics(
             if t not in lazy
         }
         if lazy:
-            clean["activities"] = _clean_activities(validation, quality, tmp)
+            clean["activities"] = _clean_activities(
+                validation, quality, tmp, fed_rows=feed.rows if feed else None
+            )
         reps = clean["reps"]
-        as_of_time, as_of_source = resolve_as_of(clean, flag=as_of)
+        latest = dict(clean)
+        if feed is not None:  # the latest activity time was seen while validating
+            latest["activities"] = pl.LazyFrame(
+                {"occurred_at": [feed.latest]}, schema={"occurred_at": pl.Datetime("us", "UTC")}
+            )
+        as_of_time, as_of_source = resolve_as_of(latest, flag=as_of)
 
         def emit(name: str, frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
             """Write one registered output table (a LazyFrame is streamed) and scan it back."""
@@ -123,9 +133,13 @@ def run_metrics(
             return pl.scan_parquet(path)
 
         activity_slices = _activity_slices(validation, clean)
-        unmeasured = unmeasured_components(
-            _captured_columns(clean, {"activities": activity_slices} if activity_slices else None)
+        captured = _captured_columns(
+            {t: f for t, f in clean.items() if feed is None or t != "activities"},
+            {"activities": activity_slices} if activity_slices else None,
         )
+        if feed is not None:
+            captured["activities"] = sorted(feed.captured)
+        unmeasured = unmeasured_components(captured)
         if unmeasured:
             quality["warnings"].append(
                 "hygiene components not scored, because their columns are empty in every row "
@@ -145,6 +159,7 @@ def run_metrics(
             outcome_horizon_days=outcome_horizon_days,
             emit=emit,
             stages=stages,
+            feed=feed,
         )
         with stages.stage("process_audit"):
             from analysis.metrics.stages import process_audit
@@ -166,6 +181,7 @@ def run_metrics(
             tmp=tmp,
             activity_rows=quality["tables"].get("activities", {}).get("clean_rows"),
             activity_slices=activity_slices,
+            feed=feed,
         )
         with stages.stage("team_trend"):  # quarter over quarter (issue 14): empty unless covered
             from analysis.impact.trend import trend_or_empty
@@ -217,8 +233,49 @@ def run_metrics(
 _WORK = "_work"  # scratch files of one run, removed before the output is swapped in
 
 
+def _feed_activities(
+    validation: ValidationResult, taxonomy: Any, *, period: Period
+) -> ActivityFeed | None:
+    """Validate the activities in one read that also feeds the row-level metrics."""
+    from analysis.decisions.materialize import ROWS_PER_PART
+
+    plan = validation.tables.get("activities")
+    if plan is None:
+        return None
+    reps = validation.tables["reps"].resolve()[0].collect()
+    try:
+        meetings = None
+        if "meetings" in validation.tables:
+            meetings = (
+                validation.tables["meetings"]
+                .resolve()[0]
+                .select("owner_id", "lead_id", "opportunity_id")
+                .collect()
+            )
+        rows = plan.raw.frame.select(pl.len()).collect().item()
+        feed = ActivityFeed(
+            period=period,
+            reps=reps,
+            meetings=meetings,
+            taxonomy=taxonomy,
+            decisions=rows <= ROWS_PER_PART,  # larger: classified one rep partition at a time
+        )
+        plan.resolve_feeding(feed, columns=FEED_COLUMNS)
+    except pl.exceptions.PolarsError as err:
+        table = "meetings" if "meetings" in validation.tables and meetings is None else "activities"
+        raise BadInputError(
+            f"unreadable {table} data ({' '.join(str(err).split())[:160]})",
+            file=validation.tables[table].raw.path,
+        ) from None
+    return feed
+
+
 def _clean_activities(
-    validation: ValidationResult, quality: dict[str, Any], tmp: Path
+    validation: ValidationResult,
+    quality: dict[str, Any],
+    tmp: Path,
+    *,
+    fed_rows: int | None = None,
 ) -> pl.LazyFrame:
     """The clean activities as a lazy plan over the input file, without a second copy.
 
@@ -236,11 +293,21 @@ def _clean_activities(
         scratch.parent.mkdir(parents=True, exist_ok=True)
         view.sink_parquet(scratch)
         view = pl.scan_parquet(scratch)
-    counted = view.select(pl.len()).collect().item()
+    # rows fed while validating were counted then; a scratch copy is counted again
+    counted = (
+        fed_rows
+        if fed_rows is not None and scratch_free(plan)
+        else view.select(pl.len()).collect().item()
+    )
     expected = quality["tables"]["activities"]["clean_rows"]
     if counted != expected:  # the accounting invariant, on the rows consumers will read
         raise RuntimeError(f"row accounting broke for activities: {counted} != {expected}")
     return view
+
+
+def scratch_free(plan: Any) -> bool:
+    """True when the clean activities are read from the input itself (parquet)."""
+    return plan.raw.path.suffix.lower() == ".parquet"
 
 
 def _activity_slices(
@@ -331,6 +398,7 @@ def _outcomes(
     outcome_horizon_days: int,
     emit: Callable[[str, pl.DataFrame | pl.LazyFrame], pl.LazyFrame],
     stages: _Stages,
+    feed: ActivityFeed | None = None,
 ) -> pl.DataFrame | None:
     from analysis.metrics.funnel import bdr_funnel
     from analysis.metrics.handoffs import handoff_summary, handoffs
@@ -347,7 +415,13 @@ def _outcomes(
     if "hygiene" not in unavailable:
         with stages.stage("hygiene"):
             hygiene_frame = hygiene(
-                opps, acts, reps, period=period, threshold=hygiene_threshold, unmeasured=unmeasured
+                opps,
+                None if feed is not None else acts,
+                reps,
+                period=period,
+                threshold=hygiene_threshold,
+                unmeasured=unmeasured,
+                counted_activities=feed.hygiene_counts() if feed is not None else None,
             ).collect()
             emit("hygiene", hygiene_frame)
     if "bdr_funnel" not in unavailable:
@@ -369,7 +443,15 @@ def _outcomes(
             )
     if "handoffs" not in unavailable:
         with stages.stage("handoffs"):
-            table = handoffs(meetings, acts, reps=reps, period=period, tz=tz, as_of=as_of).collect()
+            touches = feed.touches() if feed is not None else None
+            table = handoffs(
+                meetings,
+                acts if touches is None else touches,
+                reps=reps,
+                period=period,
+                tz=tz,
+                as_of=as_of,
+            ).collect()
             emit("handoffs", _trusted(table, hygiene_frame))
             emit("handoff_summary", _trusted(handoff_summary(table.lazy()), hygiene_frame))
     if "skill_gaps" not in unavailable:
@@ -393,28 +475,37 @@ def _decision_stack(
     tmp: Path,
     activity_rows: int | None,
     activity_slices: list[pl.LazyFrame] | None,
+    feed: ActivityFeed | None = None,
 ) -> None:
     if "activities" not in clean:
         return
     from analysis.decisions.classify import taxonomy_coverage, unmatched_shapes
     from analysis.decisions.fatigue import fatigue_tables
     from analysis.decisions.load import decision_load, rep_load_summary
-    from analysis.decisions.materialize import write_decisions
+    from analysis.decisions.materialize import write_decision_rows, write_decisions
 
     with stages.stage("classify"):
         # Written one rep partition at a time and scanned back: memory does not grow
         # with the activity count (analysis/decisions/materialize.py).
         registry.get("decisions")
         path = tmp / "decisions.parquet"
-        written["decisions"] = write_decisions(
-            clean["activities"],
-            reps,
-            path,
-            taxonomy=taxonomy,
-            period=period,
-            activity_rows=activity_rows,
-            slices=activity_slices,
-        )
+        rows = feed.decision_rows() if feed is not None and feed.decisions else None
+        if rows is not None and rows.width:  # kept while validating
+            assert feed is not None
+            written["decisions"] = write_decision_rows(
+                rows, path, reps=feed.keyed, shapes=feed.shapes(), layout=feed.layout
+            )
+            del rows
+        else:
+            written["decisions"] = write_decisions(
+                clean["activities"],
+                reps,
+                path,
+                taxonomy=taxonomy,
+                period=period,
+                activity_rows=activity_rows,
+                slices=activity_slices,
+            )
         lazy_decisions = pl.scan_parquet(path)
     with stages.stage("decision_load"):
         load = emit("decision_load", decision_load(lazy_decisions, threshold=fatigue_threshold))

@@ -190,3 +190,144 @@ def test_as_of_treats_later_outcomes_as_open():
     early = bdr_funnel(meetings, opps, reps, period=Q3, as_of=date(2026, 7, 2))
     assert early["won"].sum() == 0
     assert early["opportunities"].sum() == _funnel()["opportunities"].sum()
+
+
+def _reference_horizon_tests(df, cells, *, alpha, horizon, exceptional_alpha):
+    """The per-BDR loop that ``_horizon_tests`` replaced: one statsmodels ``SurvfuncRight``
+    (``km_cumulative_share``) and one ``survdiff`` per BDR and pool: the reference."""
+    import numpy as np
+    from statsmodels.duration.survfunc import survdiff
+
+    from analysis.metrics import exprs
+    from analysis.metrics.stats import km_cumulative_share
+
+    def one_sided(days, event, n, mine, *, below, fewer):
+        if not mine.any() or not (~mine).any() or (event * n).sum() <= 0:
+            return None
+        try:
+            _, p_two = survdiff(
+                np.repeat(days, n), np.repeat(event, n), np.repeat(mine.astype(np.int64), n)
+            )
+        except np.linalg.LinAlgError:
+            return None
+        p = float(p_two) / 2 if below == fewer else 1 - float(p_two) / 2
+        return p if np.isfinite(p) else None
+
+    team_of = dict(zip(df["rep_id"].to_list(), df["team"].to_list(), strict=True))
+    sufficient = set(df.filter(pl.col("evidence") == "sufficient")["rep_id"].to_list())
+    c_rep = cells["rep_id"].to_numpy()
+    c_team = np.array([team_of.get(r) for r in c_rep], dtype=object)
+    c_days = cells["_days"].to_numpy().astype(float)
+    c_event = cells["_event"].to_numpy().astype(np.int64)
+    c_n = cells["_n"].to_numpy().astype(np.int64)
+    members: dict = {}
+    for rep_id, team in team_of.items():
+        members.setdefault(team, []).append(rep_id)
+
+    def share(rows, days, event, n):
+        return km_cumulative_share(
+            days[rows], event[rows], n[rows].astype(float), at=float(horizon), alpha=alpha
+        )
+
+    def lower(a, b):
+        return a["share"] is not None and b["share"] is not None and a["share"] < b["share"]
+
+    above, teams = [], {}
+    for team, team_reps in members.items():
+        keep = c_team == team
+        days, event, n, reps = c_days[keep], c_event[keep], c_n[keep], c_rep[keep]
+        teams[team] = (days, event, n, reps)
+        for rep_id in team_reps if len(team_reps) >= 3 else []:
+            mine = reps == rep_id
+            below = lower(share(mine, days, event, n), share(~mine, days, event, n))
+            p = one_sided(days, event, n, mine, below=below, fewer=False)
+            above.append({"rep_id": rep_id, "team": team, "p_more": p})
+    exceptional = set()
+    if above:
+        adjusted = pl.DataFrame(
+            above, schema={"rep_id": pl.String, "team": pl.String, "p_more": pl.Float64}
+        ).with_columns(exprs.holm_adjusted("p_more", over="team"))
+        exceptional = set(adjusted.filter(pl.col("p_more") < exceptional_alpha)["rep_id"])
+    rows = []
+    for team, team_reps in members.items():
+        days, event, n, reps = teams[team]
+        left_out = np.isin(reps, [r for r in team_reps if r in exceptional])
+        for rep_id in team_reps:
+            mine = reps == rep_id
+            pool = ~mine & ~left_out
+            km, others = share(mine, days, event, n), share(pool, days, event, n)
+            p_value = None
+            if rep_id in sufficient and len(team_reps) >= 2:
+                keep = mine | pool
+                p_value = one_sided(
+                    days[keep], event[keep], n[keep], mine[keep],
+                    below=lower(km, others), fewer=True,
+                )  # fmt: skip
+            rows.append(
+                {"rep_id": rep_id, "team": team, "won_by_horizon": km["share"],
+                 "won_by_horizon_ci_low": km["low"], "won_by_horizon_ci_high": km["high"],
+                 "others_won_by_horizon": others["share"], "flag_p_value": p_value}
+            )  # fmt: skip
+    return pl.DataFrame(rows, infer_schema_length=None).with_columns(
+        pl.col("^won.*$", "others_won_by_horizon", "flag_p_value").cast(pl.Float64),
+        exprs.holm_adjusted("flag_p_value", over="team").alias("flag_p_adjusted"),
+    )
+
+
+def _random_bdrs(seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """BDRs in four teams (one to six each, one outstanding BDR) and their meeting cells."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    reps, cells = [], []
+    for t in range(4):
+        for b in range(int(rng.integers(1, 7)) if t != 1 else 6):
+            rep_id = f"b{t}{b}"
+            booked = int(rng.integers(1, 40)) if (t, b) != (1, 0) else 60
+            reps.append({"rep_id": rep_id, "team": f"t{t}",
+                         "evidence": "sufficient" if booked >= 10 else "too_few"})  # fmt: skip
+            rate = 0.95 if (t, b) == (1, 0) else rng.uniform(0.05, 0.4)
+            for _ in range(booked):
+                won = rng.random() < rate
+                days = float(rng.integers(0, 61)) if won else float(rng.choice([20, 45, 60]))
+                cells.append({"rep_id": rep_id, "_days": days, "_event": won, "_n": 1})
+    cells_df = (
+        pl.DataFrame(cells)
+        .group_by("rep_id", "_days", "_event")
+        .agg(pl.col("_n").sum().cast(pl.Int64))
+        .sort("rep_id", "_days", "_event")
+    )
+    return pl.DataFrame(reps), cells_df
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_horizon_tests_equal_one_survfunc_and_survdiff_per_bdr(seed):
+    """``_horizon_tests`` fits every BDR, rest and pool at once (``km_grid``,
+    ``logrank_grid``); the reference fits one ``SurvfuncRight`` / ``survdiff`` per BDR."""
+    import numpy as np
+
+    from analysis.metrics.funnel import _horizon_tests
+
+    df, cells = _random_bdrs(seed)
+    kw = {"alpha": 0.05, "horizon": 60, "exceptional_alpha": 0.001}
+    got = _horizon_tests(df, cells, **kw).sort("rep_id")
+    ref = _reference_horizon_tests(df, cells, **kw).sort("rep_id")
+    assert got["rep_id"].to_list() == ref["rep_id"].to_list()
+    for column in ref.columns[2:]:
+        a, b = got[column].to_numpy(), ref[column].to_numpy()
+        assert np.array_equal(np.isnan(a), np.isnan(b)), column
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12, err_msg=column)
+    assert ref["flag_p_value"].is_not_null().sum() >= 5
+    # the outstanding BDR b10 is left out of team t1's pool: b11's pool wins less than the
+    # rest of the team (b10 included) would
+    from analysis.metrics.stats import km_cumulative_share
+
+    rest = cells.filter(pl.col("rep_id").is_in([f"b1{b}" for b in (0, 2, 3, 4, 5)]))
+    rest_share = km_cumulative_share(
+        rest["_days"].to_numpy(),
+        rest["_event"].cast(pl.Int64).to_numpy(),
+        rest["_n"].cast(pl.Float64).to_numpy(),
+        at=60.0,
+    )["share"]
+    pool_share = ref.filter(pl.col("rep_id") == "b11")["others_won_by_horizon"].item()
+    assert pool_share < rest_share - 0.03

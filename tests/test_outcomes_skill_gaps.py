@@ -162,3 +162,44 @@ def test_beta_prior_robust_cases():
     assert 5 < spread.strength < 200
     post = beta_posterior([0], [0], BetaPrior(1.0, 1.0, "weak", 0))
     assert post.row(0) == (None, None, None)
+
+
+def test_adjusted_rates_equal_one_glm_per_group():
+    """``skill_gaps`` codes every (team, role) at once and fits each on array slices; each
+    group's adjusted rates and method are what ``binomial_glm_standardized`` gives on
+    that group's cells alone (the reference)."""
+    from analysis.metrics.skill_gaps import MIX_COVARIATES, _counts, _scoped
+
+    rng = np.random.default_rng(11)
+    reps, opps = [], []
+    for team in ("t1", "t2", "t3"):
+        for role in ("AE", "AM"):
+            for i in range(int(rng.integers(2, 6))):
+                rep_id = f"{team}-{role}-{i}"
+                reps.append(rep(rep_id, role, team))
+                skill = rng.uniform(0.2, 0.7)
+                for j in range(int(rng.integers(3, 25))):
+                    opps.append(
+                        {"opportunity_id": f"{rep_id}-{j}", "owner_id": rep_id,
+                         "created_at": datetime(2026, 7, 1, tzinfo=UTC), "stage": "x",
+                         "is_closed": True, "is_won": bool(rng.random() < skill),
+                         "closed_at": date(2026, 8, int(rng.integers(1, 28))),
+                         "amount": float(rng.choice([100.0, 500.0, 2000.0])),
+                         "segment": str(rng.choice(["smb", "mid", "ent"])),
+                         "lead_source": str(rng.choice(["inbound", "outbound"]))}
+                    )  # fmt: skip
+    opps_lf, reps_lf = frame("opportunities", opps), frame("reps", reps)
+    out = skill_gaps(opps_lf, reps_lf, period=Q3)
+    _, cells = _counts(_scoped(opps_lf, reps_lf, Q3, None), 3)
+    cells = cells.collect()
+    checked = 0
+    for (team, role), part in cells.group_by("team", "role"):
+        ref, method = binomial_glm_standardized(part, covariates=list(MIX_COVARIATES))
+        got = out.filter((pl.col("team") == team) & (pl.col("role") == role)).join(
+            ref, on="rep_id", how="inner"
+        )
+        assert got.height == ref.height
+        assert got["adjust_method"].unique().to_list() == [method]
+        np.testing.assert_allclose(got["adjusted_win_rate"], got["adjusted_rate"], rtol=1e-12)
+        checked += got.height
+    assert checked >= 12

@@ -170,3 +170,32 @@ def test_fatigue_counted_a_group_of_reps_at_a_time_gives_the_same_tables() -> No
     assert "threshold" in whole.fatigue["shape"].to_list()  # the planted step is found
     assert_frame_equal(whole.fatigue, grouped.fatigue, rel_tol=1e-9, abs_tol=1e-12)
     assert_frame_equal(whole.curve, grouped.curve, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_one_read_of_the_activities_gives_the_tables_of_one_read_per_metric(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The activity feed (analysis/activity_pass.py) changes no table, quarantine or count."""
+    from analysis import pipeline
+
+    data = tmp_path / "csv"
+    generate_sample(data, seed=11, scale=0.2, previous_quarter=False)
+    args = ["--data", str(data), "--quarter", "2026Q3", "--quiet"]
+    monkeypatch.setattr(slices, "SLICE_ROWS", 5_000)  # duplicates across fed slices
+    assert main(["metrics", *args, "--out", str(tmp_path / "fed")]) == 0
+    monkeypatch.setattr(pipeline, "_feed_activities", lambda *a, **k: None)
+    assert main(["metrics", *args, "--out", str(tmp_path / "plain")]) == 0
+
+    fed, plain = tmp_path / "fed", tmp_path / "plain"
+    for sub in ("", "quarantine"):
+        got, expected = _tables(fed / sub), _tables(plain / sub)
+        assert got.keys() == expected.keys()
+        for name in expected:
+            assert got[name].equals(expected[name]), name
+    assert _tables(fed)["handoffs.parquet"]["first_ae_touch_at"].null_count() < len(
+        _tables(fed)["handoffs.parquet"]
+    )  # touches were found through the feed
+    quality = [json.loads((f / "quality.json").read_text()) for f in (fed, plain)]
+    assert quality[0] == quality[1]
+    runs = [json.loads((f / "run.json").read_text()) for f in (fed, plain)]
+    assert runs[0]["as_of"] == runs[1]["as_of"]  # the latest activity, seen while validating

@@ -26,7 +26,7 @@ its text in ``raw_line``; the rest of the file is read.
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,7 +59,12 @@ _SCOPE_TABLES = ("changes",)
 #: Numeric columns that cannot be negative (a negative deal amount is a data error).
 NON_NEGATIVE = {("opportunities", "amount")}
 _ROW = "__row"
+#: A row to settle in memory: it failed a row check, names an unknown rep, or its key repeats.
+_SUSPECT = (pl.col("reason").is_not_null() | pl.col("__unknown") | pl.col("__candidate")).alias(
+    "__suspect"
+)
 _PARSED = "__p_"
+_TEXT = "__t_"
 _TRUE = {"true", "t", "1", "yes", "y"}
 _FALSE = {"false", "f", "0", "no", "n"}
 
@@ -95,12 +100,75 @@ class TablePlan:
         """
         if self.resolved is not None:
             return self.resolved
-        raw_cols = list(self.raw.columns)
         # Both passes read the input a slice of rows at a time: polars reads ahead of the
         # parsing, and memory would grow with the file (analysis/slices.py).
         n_rows = self.raw.frame.select(pl.len()).collect(engine=engine).item()
-        # Pass 1 reads only the key: the repeated hashes (few). Sorting one u64 column and
-        # comparing neighbours costs half of a 15M-entry hash table (is_duplicated).
+        candidate = self._candidate(n_rows, engine=engine)
+        # Pass 2 keeps only row-level failures and duplicate candidates.
+        suspect = collect_sliced(
+            self.rows,
+            lambda part: part.with_columns(candidate).filter(_SUSPECT).select(self._suspect_cols()),
+            rows=n_rows,
+            engine=engine,
+        )
+        return self._settled(suspect, n_rows)
+
+    def resolve_feeding(
+        self,
+        feed: Callable[[pl.DataFrame], None],
+        *,
+        columns: Sequence[str],
+        step: int | None = None,
+    ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+        """:meth:`resolve`, handing each slice's clean rows to ``feed`` as they are read.
+
+        One read of the input then serves validation and every consumer of the clean
+        rows (issue 16): ``feed`` gets, slice after slice in input order, a DataFrame of
+        the clean rows with ``__row`` and the canonical ``columns``. A suspect row is
+        settled as soon as its slice is read (a duplicate only ever looks at earlier
+        rows), so the rows fed are exactly the clean plan's, and the plans returned are
+        those of :meth:`resolve`.
+        """
+        if self.resolved is not None:
+            raise RuntimeError(f"{self.raw.name} is already resolved: nothing would be fed")
+        n_rows = self.raw.frame.select(pl.len()).collect().item()
+        candidate = self._candidate(n_rows)
+        wanted = [_PARSED + c for c in columns if _PARSED + c not in self._suspect_cols()]
+        renamed = {_PARSED + c: c for c in columns}
+        suspects: list[pl.DataFrame] = []
+        for part in row_slices(self.rows, rows=n_rows, step=step):
+            rows = part.with_columns(candidate).select(*self._suspect_cols(), *wanted).collect()
+            is_suspect = rows.select(_SUSPECT).to_series()
+            suspect = rows.filter(is_suspect)
+            clean = rows.filter(~is_suspect).select(_ROW, *renamed)
+            del rows
+            if suspect.height:
+                suspects.append(suspect)
+                # settled among every suspect so far: only earlier rows decide a duplicate
+                bad = _settle(
+                    pl.concat(suspects), raw_cols=list(self.raw.columns), key=list(self.key),
+                    rep_ref=self.rep_ref,
+                )  # fmt: skip
+                kept = suspect.filter(~pl.col(_ROW).is_in(bad.get_column(_ROW).implode()))
+                if kept.height:
+                    clean = pl.concat([clean, kept.select(_ROW, *renamed)]).sort(_ROW)
+            feed(clean.rename(renamed))
+        suspect_cols = self._suspect_cols()
+        suspect = (
+            pl.concat([s.select(suspect_cols) for s in suspects])
+            if suspects
+            else pl.DataFrame(
+                schema=self.rows.with_columns(candidate).select(suspect_cols).collect_schema()
+            )
+        )
+        return self._settled(suspect, n_rows)
+
+    def _candidate(self, n_rows: int, *, engine: str = "auto") -> pl.Expr:
+        """``__candidate``: the row's key hash repeats (pass 1, which reads only the key).
+
+        Sorting one u64 column and comparing neighbours costs half of a 15M-entry hash
+        table (is_duplicated).
+        """
         hashes = pl.col("__key_hash")
         repeated = (
             collect_sliced(self.rows, lambda part: part.select(hashes), rows=n_rows, engine=engine)
@@ -112,28 +180,21 @@ class TablePlan:
             .get_column("__key_hash")
             .implode()
         )
-        # Pass 2 keeps only row-level failures and duplicate candidates.
-        candidate = pl.col("__key_hash").is_in(repeated).alias("__candidate")
-        suspect = collect_sliced(
-            self.rows,
-            lambda part: (
-                part.with_columns(candidate)
-                .filter(
-                    pl.col("reason").is_not_null() | pl.col("__unknown") | pl.col("__candidate")
-                )
-                .select(
-                    _ROW,
-                    *raw_cols,
-                    *(_PARSED + k for k in self.key),
-                    "reason",
-                    "reason_column",
-                    "__unknown",
-                    "__candidate",
-                )
-            ),
-            rows=n_rows,
-            engine=engine,
-        )
+        return pl.col("__key_hash").is_in(repeated).alias("__candidate")
+
+    def _suspect_cols(self) -> list[str]:
+        return [
+            _ROW,
+            *self.raw.columns,
+            *(_PARSED + k for k in self.key),
+            "reason",
+            "reason_column",
+            "__unknown",
+            "__candidate",
+        ]
+
+    def _settled(self, suspect: pl.DataFrame, n_rows: int) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+        raw_cols = list(self.raw.columns)
         bad = _settle(suspect, raw_cols=raw_cols, key=list(self.key), rep_ref=self.rep_ref)
         # A membership filter on a small set of row numbers streams in bounded memory
         # (an anti join on 15M rows would materialise them).
@@ -251,10 +312,21 @@ def parse_number(text: pl.Expr) -> pl.Expr:
     return plain.cast(pl.Float64, strict=False)
 
 
-def _parse(expr: pl.Expr, *, source: pl.DataType | None, target: pl.DataType) -> pl.Expr:
-    """Parse one raw column into ``target``; unparseable values become null."""
+def _parse(
+    expr: pl.Expr,
+    *,
+    source: pl.DataType | None,
+    target: pl.DataType,
+    text: pl.Expr | None = None,
+) -> pl.Expr:
+    """Parse one raw column into ``target``; unparseable values become null.
+
+    ``text`` is the column's :func:`_text` when already computed (a text source).
+    """
     if source is None:
         return pl.lit(None, dtype=target)
+    if text is None:
+        text = _text(expr)
     if isinstance(target, pl.Datetime):
         if isinstance(source, pl.Datetime):
             if source.time_zone is None:
@@ -262,13 +334,12 @@ def _parse(expr: pl.Expr, *, source: pl.DataType | None, target: pl.DataType) ->
             return expr.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
         if isinstance(source, pl.Date):
             return expr.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-        return parse_datetime_utc(_text(expr))
+        return parse_datetime_utc(text)
     if isinstance(target, pl.Date):
         if isinstance(source, pl.Datetime):
             return expr.dt.date()
         if isinstance(source, pl.Date):
             return expr
-        text = _text(expr)
         looks_like_date = text.str.contains(r"^\d{4}-\d{2}-\d{2}([T ].*)?$")
         return pl.when(looks_like_date).then(
             text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
@@ -278,13 +349,13 @@ def _parse(expr: pl.Expr, *, source: pl.DataType | None, target: pl.DataType) ->
             return expr
         if source.is_numeric():
             return pl.when(expr == 1).then(True).when(expr == 0).then(False)
-        low = _text(expr).str.to_lowercase()
+        low = text.str.to_lowercase()
         return pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False)
     if target == pl.Float64:
         if source.is_numeric():
             return expr.cast(pl.Float64)
-        return parse_number(_text(expr))
-    return _text(expr)  # String and Enum columns start as text
+        return parse_number(text)
+    return text  # String and Enum columns start as text
 
 
 def _vocabulary(table: str, column: str, text: pl.Expr) -> pl.Expr:
@@ -332,6 +403,10 @@ def plan_table(
     target_schema = polars_schema(table)
     source_schema = raw.frame.collect_schema()
     lf = raw.frame.with_row_index(_ROW)
+    # Each text column is stripped once (``_TEXT`` + name): its parse and its
+    # "present" check both read that, instead of stripping it again.
+    texts = [n for n in columns if source_schema.get(n) == pl.String]
+    lf = lf.with_columns(_text(pl.col(n)).alias(_TEXT + n) for n in texts)
 
     parsed: list[pl.Expr] = []
     checks: list[tuple[pl.Expr, str, str]] = []  # (failed, reason, column) in priority order
@@ -341,10 +416,14 @@ def plan_table(
         target = target_schema[name]
         source = source_schema.get(name)
         raw_expr = pl.col(name)
-        present = pl.lit(False) if source is None else _present(raw_expr, source)
+        text = pl.col(_TEXT + name) if name in texts else None
+        if text is not None:
+            present = text.is_not_null()
+        else:
+            present = pl.lit(False) if source is None else _present(raw_expr, source)
         if isinstance(target, pl.Enum) or name == "activity_type":
             norm = (
-                _vocabulary(table, name, _text(raw_expr))
+                _vocabulary(table, name, _text(raw_expr) if text is None else text)
                 if source is not None
                 else pl.lit(None, pl.String)
             )
@@ -357,7 +436,7 @@ def plan_table(
             else:
                 parsed.append(norm.alias(_PARSED + name))
         else:
-            value = _parse(raw_expr, source=source, target=target)
+            value = _parse(raw_expr, source=source, target=target, text=text)
             parsed.append(value.alias(_PARSED + name))
             if target != pl.String:
                 checks.append((present & _unparsed(value, target), "unparseable_value", name))

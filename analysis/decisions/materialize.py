@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -43,9 +44,10 @@ from analysis.decisions.classify import (
     DecisionLayout,
     activity_shapes,
     decision_rows,
-    order_decisions,
+    name_decisions,
     rep_keys,
     shape_columns,
+    sort_decisions,
 )
 from analysis.decisions.taxonomy import Taxonomy
 from analysis.log import get_logger
@@ -53,12 +55,15 @@ from analysis.periods import Period
 
 _log = get_logger(__name__)
 
-#: Activities per rep partition: about 0.2 GB of working memory per million rows, so
-#: a partition stays near 1.2 GiB (benchmarks/README.md has the measurements).
-ROWS_PER_PART = 6_000_000
+#: Activities per rep partition: only narrow rows are sorted (about 0.1 GB per million)
+#: and named a chunk at a time, so 15M activities take one partition at ~2.4 GiB peak
+#: for the whole run (benchmarks/README.md has the measurements).
+ROWS_PER_PART = 16_000_000
 #: zstd level of the decisions file: level 1 encodes 15M rows in ~20% less CPU than the
 #: default (3) for a ~10% larger file (benchmarks/README.md).
 ZSTD_LEVEL = 1
+#: Rows named and written at a time (also the row-group size of the decisions file).
+CHUNK_ROWS = 1_000_000
 
 
 def rep_partitions(counts: pl.DataFrame, *, rows_per_part: int) -> list[tuple[int, int]]:
@@ -134,78 +139,145 @@ def write_decisions(
         )
         parts = rep_partitions(counts, rows_per_part=rows_per_part)
     _log.debug("decisions: %d activities in %d rep partition(s)", activity_rows, len(parts))
-    if len(parts) <= 1:
-        rows = decision_rows(
-            activities, keyed.lazy(), shapes.lazy(), layout=layout, taxonomy=taxonomy
-        ).collect()
-        # rows is in memory: order_decisions reads it three times for free
-        table = order_decisions(rows.lazy(), keyed.lazy(), shapes.lazy(), layout=layout).collect()
-        del rows
-        table.write_parquet(path, compression_level=ZSTD_LEVEL, row_group_size=1_000_000)
-        return table.height
-    return _write_parts(slices, keyed, shapes, path, parts=parts, layout=layout, taxonomy=taxonomy)
+    empty_rows = decision_rows(
+        activities.clear(), keyed.clear().lazy(), shapes.lazy(), layout=layout, taxonomy=taxonomy
+    )
+    with _ChunkWriter(path, keyed, shapes, layout=layout, empty_rows=empty_rows) as writer:
+        if len(parts) <= 1:
+            # slice by slice: one query over all of them would read them all at once
+            rows = pl.concat(
+                [
+                    decision_rows(
+                        part,
+                        keyed.lazy(),
+                        shapes.lazy(),
+                        layout=layout,
+                        taxonomy=taxonomy,
+                        rep_lookup=keyed,
+                    ).collect()
+                    for part in slices
+                ]
+            )
+            writer.append(rows)
+        else:
+            _write_parts(
+                slices, keyed, shapes, writer, parts=parts, layout=layout, taxonomy=taxonomy
+            )
+    return writer.written
+
+
+def write_decision_rows(
+    rows: pl.DataFrame,
+    path: str | Path,
+    *,
+    reps: pl.DataFrame,
+    shapes: pl.DataFrame,
+    layout: DecisionLayout,
+) -> int:
+    """Write the ``decisions`` table from narrow rows already made; return its rows.
+
+    ``rows``: :func:`decision_rows` of every activity (e.g. kept by
+    :class:`analysis.activity_pass.ActivityFeed` while validating), ``reps`` from
+    :func:`rep_keys` and ``shapes`` with the ids the rows carry (classified).
+    """
+    with _ChunkWriter(
+        Path(path), reps, shapes, layout=layout, empty_rows=rows.clear().lazy()
+    ) as writer:
+        if rows.height:
+            writer.append(rows)
+    return writer.written
+
+
+class _ChunkWriter:
+    """Appends sorted partitions to the decisions file, naming them a chunk at a time.
+
+    Only the narrow rows (ids and integers) of a partition are sorted; the text columns
+    (rep, team, subject, ...) are attached to :data:`CHUNK_ROWS` rows at a time as
+    they are written, so the full-width table is never held in memory.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        keyed: pl.DataFrame,
+        shapes: pl.DataFrame,
+        *,
+        layout: DecisionLayout,
+        empty_rows: pl.LazyFrame,
+    ) -> None:
+        self.path, self.keyed, self.shapes, self.layout = path, keyed, shapes, layout
+        self.empty_rows = empty_rows  # the narrow rows' schema, for a period without any
+        self.written = 0
+        self._writer: Any = None
+
+    def __enter__(self) -> _ChunkWriter:
+        return self
+
+    def append(self, rows: pl.DataFrame, reps: pl.DataFrame | None = None) -> None:
+        """Sort the narrow :func:`decision_rows` of whole reps and write them."""
+        import pyarrow.parquet as pq
+
+        reps = self.keyed if reps is None else reps
+        # rows is in memory: sort_decisions reads it three times for free
+        ordered = sort_decisions(rows.lazy(), layout=self.layout).collect()
+        for offset in range(0, ordered.height, CHUNK_ROWS):
+            chunk = ordered.slice(offset, CHUNK_ROWS).lazy()
+            table = name_decisions(chunk, reps, self.shapes, layout=self.layout).collect()
+            arrow = table.to_arrow()
+            if self._writer is None:
+                self._writer = pq.ParquetWriter(
+                    self.path, arrow.schema, compression="zstd", compression_level=ZSTD_LEVEL
+                )
+            self._writer.write_table(arrow, row_group_size=CHUNK_ROWS)
+            self.written += table.height
+
+    def __exit__(self, *exc: object) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        elif exc[0] is None:  # nothing in the period: an empty table with the right columns
+            name_decisions(
+                sort_decisions(self.empty_rows, layout=self.layout),
+                self.keyed.clear(),
+                self.shapes,
+                layout=self.layout,
+            ).collect().write_parquet(self.path)
 
 
 def _write_parts(
     slices: Sequence[pl.LazyFrame],
     keyed: pl.DataFrame,
     shapes: pl.DataFrame,
-    path: Path,
+    writer: _ChunkWriter,
     *,
     parts: list[tuple[int, int]],
     layout: DecisionLayout,
     taxonomy: Taxonomy,
-) -> int:
+) -> None:
     import shutil
-
-    import pyarrow.parquet as pq
 
     # One streamed pass parses the activities into narrow integer rows on disk, one
     # folder per partition (beside the output, removed at the end); each partition is
     # then read back alone.
-    scratch = path.with_name(f".{path.stem}.parts")
+    scratch = writer.path.with_name(f".{writer.path.stem}.parts")
     starts = pl.Series([first for first, _ in parts], dtype=pl.Int64)
     part = (pl.lit(starts).search_sorted(pl.col("_rep_rank"), side="right") - 1).cast(pl.UInt32)
-    for i, activities in enumerate(slices):
-        decision_rows(
-            activities, keyed.lazy(), shapes.lazy(), layout=layout, taxonomy=taxonomy
-        ).with_columns(_part=part).sink_parquet(
-            pl.PartitionBy(scratch / f"slice={i}", key="_part", include_key=False)
-        )
-    written = 0
-    writer = None
     try:
+        for i, activities in enumerate(slices):
+            decision_rows(
+                activities,
+                keyed.lazy(),
+                shapes.lazy(),
+                layout=layout,
+                taxonomy=taxonomy,
+                rep_lookup=keyed,
+            ).with_columns(_part=part).sink_parquet(
+                pl.PartitionBy(scratch / f"slice={i}", key="_part", include_key=False)
+            )
         for i, (first, last) in enumerate(parts):
-            part_reps = keyed.filter(pl.col("_rep_rank").is_between(first, last))
             files = sorted(scratch.glob(f"slice=*/_part={i}/*.parquet"))
             if not files:  # no activity of these reps in the period
                 continue
-            rows = pl.scan_parquet(files).collect()
-            table = (
-                order_decisions(rows.lazy(), part_reps.lazy(), shapes.lazy(), layout=layout)
-                .collect()
-                .to_arrow()
-            )
-            del rows
-            if writer is None:
-                writer = pq.ParquetWriter(
-                    path, table.schema, compression="zstd", compression_level=ZSTD_LEVEL
-                )
-            writer.write_table(table, row_group_size=1_000_000)
-            written += table.num_rows
-            del table
+            part_reps = keyed.filter(pl.col("_rep_rank").is_between(first, last))
+            writer.append(pl.scan_parquet(files).collect(), part_reps)
     finally:
-        if writer is not None:
-            writer.close()
         shutil.rmtree(scratch, ignore_errors=True)
-    if writer is None:  # nothing in the period: an empty table with the right columns
-        empty = keyed.clear().lazy()
-        order_decisions(
-            decision_rows(
-                slices[0].clear(), empty, shapes.lazy(), layout=layout, taxonomy=taxonomy
-            ),
-            empty,
-            shapes.lazy(),
-            layout=layout,
-        ).collect().write_parquet(path)
-    return written

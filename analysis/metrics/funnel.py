@@ -72,7 +72,7 @@ from analysis.config import DEFAULTS
 from analysis.metrics import exprs
 from analysis.metrics._common import in_window, period_bounds
 from analysis.metrics.stats import (
-    beta_posterior,
+    beta_posteriors,
     fit_beta_binomial_prior,
     km_grid,
     logrank_grid,
@@ -445,14 +445,23 @@ def _finish(
     ci = wilson_interval(df["won"], df["meetings_booked"], alpha=alpha)
     df = df.with_columns(ci)
 
-    shrunk = pl.Series("shrunk_won_per_meeting", [None] * df.height, dtype=pl.Float64)
-    for _team, part in df.with_row_index("_i").group_by("team", maintain_order=True):
-        if part["won"].null_count() == part.height:
+    # the empirical-Bayes prior per team (one fit each), all posteriors in one call
+    won = df["won"].cast(pl.Float64).to_numpy()
+    booked = df["meetings_booked"].cast(pl.Float64).to_numpy()
+    codes: dict[str | None, int] = {}
+    team = np.array([codes.setdefault(t, len(codes)) for t in df["team"].to_list()])
+    a, b = np.ones(df.height), np.ones(df.height)
+    fitted = np.zeros(df.height, dtype=bool)
+    for t in range(len(codes)):
+        rows = team == t
+        if np.isnan(won[rows]).all():  # no opportunities: no evidence, no estimate
             continue
-        prior = fit_beta_binomial_prior(part["won"], part["meetings_booked"])
-        post = beta_posterior(part["won"], part["meetings_booked"], prior, alpha=alpha)
-        shrunk = shrunk.scatter(part["_i"], post["shrunk"])
-    df = df.with_columns(shrunk)
+        prior = fit_beta_binomial_prior(won[rows], booked[rows])
+        a[rows], b[rows], fitted[rows] = prior.a, prior.b, True
+    shrunk = beta_posteriors(won, booked, a, b, alpha=alpha)["shrunk"].to_numpy()
+    df = df.with_columns(
+        shrunk_won_per_meeting=pl.Series(np.where(fitted, shrunk, np.nan), nan_to_null=True)
+    )
 
     df = df.with_columns(
         evidence=pl.when(pl.col("meetings_booked") >= min_meetings)

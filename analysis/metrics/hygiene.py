@@ -45,7 +45,7 @@ from analysis.metrics import exprs
 from analysis.metrics._common import date_in_period, in_window
 from analysis.periods import Period
 
-__all__ = ["hygiene", "with_trust"]
+__all__ = ["activity_counts", "hygiene", "with_trust"]
 
 OPP_COMPONENTS = ["stage_consistent", "lost_with_reason", "spine_complete"]
 ACT_COMPONENTS = ["calls_with_notes", "activities_linked"]
@@ -110,7 +110,21 @@ def _opportunity_counts(opportunities: pl.LazyFrame, period: Period) -> pl.LazyF
     )
 
 
-def _activity_counts(activities: pl.LazyFrame, period: Period) -> pl.LazyFrame:
+def activity_counts(activities: pl.LazyFrame, *, period: Period) -> pl.LazyFrame:
+    """Per rep, the activity components' ``<name>_ok`` / ``<name>_n`` counts in the period.
+
+    Counts add up: the counts of consecutive slices of the activities, stacked, can be
+    passed to :func:`hygiene` as ``activity_counts`` (one read of the log serves all).
+
+    Examples
+    --------
+    >>> acts = pl.LazyFrame({"rep_id": ["a"], "activity_type": ["call"], "notes": [None],
+    ...     "occurred_at": [datetime(2026, 7, 2, tzinfo=UTC)], "lead_id": ["l"],
+    ...     "opportunity_id": [None]}, schema_overrides={"opportunity_id": pl.String,
+    ...     "notes": pl.String})
+    >>> activity_counts(acts, period=Period.quarter("2026Q3")).collect().row(0)
+    ('a', 0, 1, 1, 1)
+    """
     flags = {
         "calls_with_notes": exprs.calls_with_notes(),
         "activities_linked": exprs.activity_linked(),
@@ -132,8 +146,12 @@ def hygiene(
     unmeasured: Collection[str] = (),
     min_components: int = 3,
     min_records: int = 10,
+    counted_activities: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """Hygiene rows: one per team (``rep_id`` null) and one per rep with rows in scope.
+
+    ``counted_activities`` (:func:`activity_counts`, possibly one frame per slice
+    stacked) replaces ``activities`` when the log was already counted.
 
     ``unmeasured`` names components whose source columns the input does not have at
     all (e.g. an export without lost reasons): they are null with ``n = 0`` and left
@@ -159,7 +177,10 @@ def hygiene(
     if opportunities is not None:
         parts.append(_opportunity_counts(opportunities, period))
     if activities is not None:
-        parts.append(_activity_counts(activities, period))
+        parts.append(activity_counts(activities, period=period))
+    elif counted_activities is not None:
+        parts.append(counted_activities)
+        activities = counted_activities  # its components are measured
     people = reps.select("rep_id", pl.col("team").cast(pl.String))
     if not parts:
         counts = pl.LazyFrame(schema={"rep_id": pl.String, **dict.fromkeys(_COUNT_COLS, pl.Int64)})

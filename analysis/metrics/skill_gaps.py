@@ -65,9 +65,9 @@ import polars as pl
 from analysis.metrics import exprs
 from analysis.metrics._common import date_in_period
 from analysis.metrics.stats import (
-    beta_posterior,
-    binomial_glm_standardized,
+    beta_posteriors,
     fit_beta_binomial_prior,
+    glm_standardized_codes,
     jeffreys_floor,
 )
 from analysis.periods import Period
@@ -146,27 +146,33 @@ def _counts(scoped: pl.LazyFrame, amount_bands: int) -> tuple[pl.LazyFrame, pl.L
 
 
 def _shrink(per_rep: pl.DataFrame, alpha: float, max_prior_strength: float) -> pl.DataFrame:
-    parts = []
-    for _key, part in per_rep.group_by(GROUP, maintain_order=True):
+    """The floored, capped EB prior per (team, role) (one fit per group) and every rep's
+    posterior (one vectorised call for all groups). Row order is kept."""
+    won = per_rep["won"].cast(pl.Float64).to_numpy()
+    closed = per_rep["closed"].cast(pl.Float64).to_numpy()
+    codes: dict[tuple, int] = {}
+    group = np.array([codes.setdefault(key, len(codes)) for key in per_rep.select(GROUP).rows()])
+    a, b = np.empty(per_rep.height), np.empty(per_rep.height)
+    methods = np.empty(per_rep.height, dtype=object)
+    for g in range(len(codes)):
+        rows = group == g
         prior = jeffreys_floor(
-            fit_beta_binomial_prior(part["won"], part["closed"], max_strength=max_prior_strength),
-            part["won"],
-            part["closed"],
+            fit_beta_binomial_prior(won[rows], closed[rows], max_strength=max_prior_strength),
+            won[rows],
+            closed[rows],
         )
-        post = beta_posterior(part["won"], part["closed"], prior, alpha=alpha)
-        parts.append(
-            part.with_columns(
-                shrunk_win_rate=post["shrunk"],
-                ci_low=post["ci_low"],
-                ci_high=post["ci_high"],
-                prior_method=pl.lit(prior.method),
-                prior_mean=pl.lit(prior.mean),
-                prior_strength=pl.lit(prior.strength),
-                _post_a=pl.lit(prior.a) + part["won"].cast(pl.Float64),
-                _post_b=pl.lit(prior.b) + (part["closed"] - part["won"]).cast(pl.Float64),
-            )
-        )
-    return pl.concat(parts, how="vertical")
+        a[rows], b[rows], methods[rows] = prior.a, prior.b, prior.method
+    post = beta_posteriors(won, closed, a, b, alpha=alpha)
+    return per_rep.with_columns(
+        shrunk_win_rate=post["shrunk"],
+        ci_low=post["ci_low"],
+        ci_high=post["ci_high"],
+        prior_method=pl.Series(methods.tolist(), dtype=pl.String),
+        prior_mean=pl.Series(a / (a + b)),
+        prior_strength=pl.Series(a + b),
+        _post_a=pl.Series(a) + per_rep["won"].cast(pl.Float64),
+        _post_b=pl.Series(b) + (per_rep["closed"] - per_rep["won"]).cast(pl.Float64),
+    )
 
 
 def _ratio_draws(df: pl.DataFrame, *, alpha: float, draws: int, seed: int) -> pl.DataFrame:
@@ -179,37 +185,31 @@ def _ratio_draws(df: pl.DataFrame, *, alpha: float, draws: int, seed: int) -> pl
     partly lucky) widens every rep's interval. The generator is seeded from ``seed`` and
     the group's name, so identical inputs give identical intervals.
     """
-    out = []
-    for key, part in df.group_by(GROUP, maintain_order=True):
-        part = part.sort("rep_id")
-        top = part.filter(pl.col("is_top_performer")).sort("rep_id")
-        has = (part["closed"] > 0).to_numpy()
-        low = np.full(part.height, np.nan)
-        high = np.full(part.height, np.nan)
-        if top.height and int(top["won"][0]) > 0 and has.any():
+    df = df.sort(*GROUP, "rep_id")  # each group's reps by rep_id, as the draws are made
+    closed = df["closed"].to_numpy()
+    won = df["won"].to_numpy()
+    top = df["is_top_performer"].to_numpy()
+    post_a = df["_post_a"].to_numpy()
+    post_b = df["_post_b"].to_numpy()
+    low = np.full(df.height, np.nan)
+    high = np.full(df.height, np.nan)
+    for key, rows in _group_rows(df):
+        has = closed[rows] > 0
+        tops = rows[top[rows]]
+        if len(tops) and int(won[tops[0]]) > 0 and has.any():
             name = "\x1f".join(str(k) for k in key).encode()
             rng = np.random.default_rng([seed, zlib.crc32(name)])
-            a_top, b_top = float(top["_post_a"][0]), float(top["_post_b"][0])
-            p_top = rng.beta(a_top, b_top, size=draws)
-            a = part["_post_a"].to_numpy()[has]
-            b = part["_post_b"].to_numpy()[has]
+            p_top = rng.beta(float(post_a[tops[0]]), float(post_b[tops[0]]), size=draws)
+            a = post_a[rows][has]
+            b = post_b[rows][has]
             p = rng.beta(a[:, None], b[:, None], size=(int(has.sum()), draws))
             ratio = p / p_top[None, :]
-            low[has] = np.quantile(ratio, alpha / 2, axis=1)
-            high[has] = np.quantile(ratio, 1 - alpha / 2, axis=1)
-            top_mask = part["is_top_performer"].to_numpy()
-            low[top_mask], high[top_mask] = 1.0, 1.0
-        out.append(
-            part.select("rep_id", *GROUP).with_columns(
-                ratio_ci_low=pl.Series(low, dtype=pl.Float64, nan_to_null=True),
-                ratio_ci_high=pl.Series(high, dtype=pl.Float64, nan_to_null=True),
-            )
-        )
-    if not out:
-        return df.with_columns(
-            ratio_ci_low=pl.lit(None, pl.Float64), ratio_ci_high=pl.lit(None, pl.Float64)
-        )
-    return df.join(pl.concat(out, how="vertical"), on=["rep_id", *GROUP], how="left")
+            low[rows[has]], high[rows[has]] = np.quantile(ratio, [alpha / 2, 1 - alpha / 2], axis=1)
+            low[tops], high[tops] = 1.0, 1.0
+    return df.with_columns(
+        ratio_ci_low=pl.Series(low, dtype=pl.Float64, nan_to_null=True),
+        ratio_ci_high=pl.Series(high, dtype=pl.Float64, nan_to_null=True),
+    )
 
 
 def _rank_groups(df: pl.DataFrame) -> pl.DataFrame:
@@ -224,21 +224,62 @@ def _rank_groups(df: pl.DataFrame) -> pl.DataFrame:
     return df.join(ranks, on="rep_id", how="left")
 
 
+def _group_rows(frame: pl.DataFrame) -> list[tuple[tuple, np.ndarray]]:
+    """(team, role) -> its row numbers in ``frame`` (in row order), groups in order of
+    first appearance: ``group_by(GROUP, maintain_order=True)`` without a frame per group."""
+    codes: dict[tuple, int] = {}
+    group = np.array([codes.setdefault(key, len(codes)) for key in frame.select(GROUP).rows()])
+    order = np.argsort(group, kind="stable")
+    bounds = np.searchsorted(group[order], np.arange(len(codes) + 1))
+    return [(key, order[bounds[g] : bounds[g + 1]]) for key, g in codes.items()]
+
+
 def _adjust(df: pl.DataFrame, cells: pl.DataFrame, covariates: Sequence[str]) -> pl.DataFrame:
-    parts = []
-    for key, part in cells.group_by(GROUP, maintain_order=True):
-        if part["rep_id"].n_unique() < 2:
+    """``adjusted_win_rate`` per rep: the deal-mix GLM per (team, role) with at least two
+    reps (``stats.binomial_glm_standardized``: every group is coded at once, then fitted
+    on its slices through ``stats.glm_standardized_codes``)."""
+
+    # levels coded per group as binomial_glm_standardized codes them: sorted, null "unknown"
+    def coded(column: str) -> pl.Expr:
+        value = pl.col(column).cast(pl.String).fill_null("unknown")
+        return (value.rank("dense").over(GROUP) - 1).cast(pl.Int64).alias(f"_{column}")
+
+    codes = cells.select(
+        pl.col("rep_id").n_unique().over(GROUP).alias("_reps"),
+        (pl.col("closed") > 0).alias("_ok"),
+        coded("rep_id"),
+        *(coded(c) for c in covariates),
+    )
+    rep_ids = cells["rep_id"].cast(pl.String).fill_null("unknown").to_numpy()
+    unit = codes["_rep_id"].to_numpy()
+    cov = {c: codes[f"_{c}"].to_numpy() for c in covariates}
+    n_reps_in = codes["_reps"].to_numpy()
+    ok = codes["_ok"].to_numpy()
+    won = cells["won"].cast(pl.Float64).to_numpy()
+    closed = cells["closed"].cast(pl.Float64).to_numpy()
+    out: dict[str, list] = {"rep_id": [], "adjusted_win_rate": [], "team": [], "role": []}
+    methods = []
+    for key, rows in _group_rows(cells):
+        if n_reps_in[rows[0]] < 2:
             continue
-        rates, method = binomial_glm_standardized(
-            part, unit="rep_id", covariates=covariates, successes="won", trials="closed"
+        rows = rows[ok[rows]]
+        # codes of the rows kept, renumbered over the levels present (as _codes would)
+        u_levels, u_codes = np.unique(unit[rows], return_inverse=True)
+        levels = np.empty(len(u_levels), dtype=object)
+        levels[u_codes] = rep_ids[rows]
+        covs = []
+        for c in covariates:
+            c_levels, c_codes = np.unique(cov[c][rows], return_inverse=True)
+            if len(c_levels) > 1:
+                covs.append((c_codes, len(c_levels)))
+        rates, method = glm_standardized_codes(
+            u_codes, len(u_levels), covs, won[rows], closed[rows]
         )
-        parts.append(
-            rates.with_columns(
-                team=pl.lit(key[0], pl.String),
-                role=pl.lit(key[1], pl.String),
-                adjust_method=pl.lit(method),
-            ).rename({"adjusted_rate": "adjusted_win_rate"})
-        )
+        out["rep_id"] += levels.tolist()
+        out["adjusted_win_rate"] += rates
+        out["team"] += [key[0]] * len(rates)
+        out["role"] += [key[1]] * len(rates)
+        methods += [method] * len(rates)
     schema = {
         "rep_id": pl.String,
         "adjusted_win_rate": pl.Float64,
@@ -246,7 +287,7 @@ def _adjust(df: pl.DataFrame, cells: pl.DataFrame, covariates: Sequence[str]) ->
         "role": pl.String,
         "adjust_method": pl.String,
     }
-    adjusted = pl.concat(parts, how="vertical") if parts else pl.DataFrame(schema=schema)
+    adjusted = pl.DataFrame({**out, "adjust_method": methods}, schema=schema)
     return df.join(adjusted, on=["rep_id", *GROUP], how="left")
 
 

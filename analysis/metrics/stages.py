@@ -132,21 +132,31 @@ def _lit_ts(value: datetime) -> pl.Expr:
     return pl.lit(value).dt.convert_time_zone("UTC").dt.cast_time_unit("us")
 
 
+def _in_deal(column: str, offset: int = 1) -> pl.Expr:
+    """``column`` ``offset`` rows back (negative: ahead) when that row is the same deal, else
+    null. On a frame sorted by deal, entry time and stage (``_paths``) this is the deal's
+    previous (next) entry: a per-deal window without a per-deal sort."""
+    deal = pl.col("opportunity_id")
+    return pl.when(deal.eq_missing(deal.shift(offset))).then(pl.col(column).shift(offset))
+
+
 def _paths(stage_history: pl.LazyFrame, as_of: datetime) -> pl.LazyFrame:
-    """Stage entries seen at as-of, consecutive repeats collapsed, ordered per deal."""
-    by = ["entered_at", "stage"]
+    """Stage entries seen at as-of, consecutive repeats collapsed, ordered per deal.
+
+    Sorted by deal, then entry time and stage, so each deal's entries are consecutive rows
+    in path order (``position`` from 0, ``path_length`` entries)."""
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    deal = pl.col("opportunity_id")
+    first = pl.when(~deal.eq_missing(deal.shift(1))).then(row).forward_fill()
+    last = pl.when(~deal.eq_missing(deal.shift(-1))).then(row).backward_fill()
     return (
         stage_history.filter(pl.col("entered_at") <= _lit_ts(as_of))
         .select("opportunity_id", "stage", "entered_at")
-        .sort("opportunity_id", *by)
-        .filter(
-            (
-                pl.col("stage") != pl.col("stage").shift(1).over("opportunity_id", order_by=by)
-            ).fill_null(True)
-        )
+        .sort("opportunity_id", "entered_at", "stage")
+        .filter((pl.col("stage") != _in_deal("stage")).fill_null(True))
         .with_columns(
-            pl.int_range(pl.len()).over("opportunity_id", order_by=by).alias("position"),
-            pl.len().over("opportunity_id").alias("path_length"),
+            (row - first).alias("position"),
+            (last - first + 1).cast(pl.UInt32).alias("path_length"),
         )
     )
 
@@ -175,6 +185,12 @@ def stage_order(
     >>> stage_order(sh, opps, as_of=t[3])
     StageOrder(open=('Lead', 'Demo'), won=('Won',), lost=(), source='data', extra={})
     """
+    return _stage_order(_paths(stage_history, as_of), opportunities, config=config)
+
+
+def _stage_order(
+    path: pl.LazyFrame, opportunities: pl.LazyFrame, *, config: StageOrder | None
+) -> StageOrder:
     current = (
         opportunities.group_by("stage")
         .agg(
@@ -191,8 +207,7 @@ def stage_order(
     won = tuple(sorted(closed.filter(pl.col("won") >= pl.col("lost"))["stage"].to_list()))
     lost = tuple(sorted(closed.filter(pl.col("won") < pl.col("lost"))["stage"].to_list()))
     seen = (
-        _paths(stage_history, as_of)
-        .group_by("stage")
+        path.group_by("stage")
         .agg((pl.col("position") / pl.col("path_length")).mean().alias("mean_position"))
         .sort("mean_position", "stage")
         .collect()
@@ -241,9 +256,19 @@ def spells(
     ...     "opportunity_id", "days", "exited", "outcome").rows()
     [('a', 2.0, True, 'advanced'), ('b', 7.0, False, 'open')]
     """
+    return _spells(_paths(stage_history, as_of), opportunities, reps, as_of=as_of, order=order)
+
+
+def _spells(
+    path: pl.LazyFrame,
+    opportunities: pl.LazyFrame,
+    reps: pl.LazyFrame,
+    *,
+    as_of: datetime,
+    order: StageOrder,
+) -> pl.LazyFrame:
     rank = order.rank()
     n_open = len(order.open)
-    by = ["entered_at", "stage"]
     owners = opportunities.select(
         "opportunity_id", "owner_id", "is_closed", "is_won", "closed_at"
     ).join(
@@ -252,16 +277,16 @@ def spells(
         how="left",
     )
     as_of_lit = _lit_ts(as_of)
-    path = _paths(stage_history, as_of).with_columns(
+    path = path.with_columns(
         pl.col("stage")
         .replace_strict(rank, default=None, return_dtype=pl.Int64)
         .alias("stage_rank")
     )
     nxt = path.with_columns(
-        pl.col("entered_at").shift(-1).over("opportunity_id", order_by=by).alias("next_at"),
-        pl.col("stage").shift(-1).over("opportunity_id", order_by=by).alias("next_stage"),
-        pl.col("stage_rank").shift(-1).over("opportunity_id", order_by=by).alias("next_rank"),
-    ).join(owners, on="opportunity_id", how="inner")
+        _in_deal("entered_at", -1).alias("next_at"),
+        _in_deal("stage", -1).alias("next_stage"),
+        _in_deal("stage_rank", -1).alias("next_rank"),
+    ).join(owners, on="opportunity_id", how="inner", maintain_order="left")
     closed_at_ts = pl.col("closed_at").cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
     closed_end = (
         pl.when(
@@ -316,7 +341,7 @@ def spells(
             "outcome",
             "is_current",
         )
-        .sort("opportunity_id", "entered_at", "stage")  # joins leave row order arbitrary
+        # in path order: by deal, entry time and stage (the join keeps the path's order)
     )
 
 
@@ -361,15 +386,42 @@ def km_summary(
     return out
 
 
-def _duration_rows(cells: pl.DataFrame, *, quantile: float, alpha: float) -> list[dict]:
+Cell = tuple[tuple[str, str, int], np.ndarray, np.ndarray]
+
+
+def _cells(spell_table: pl.LazyFrame) -> list[Cell]:
+    """The spells per (team, stage), plus ``team = "all"`` per stage: ``(key, days,
+    exited)`` with each cell's spells sorted by duration (then exit), cells in (team,
+    stage rank, stage) order. One stable sort of the codes and durations, no frame per cell."""
+    keys = ["team", "stage", "stage_rank"]
+    cells = spell_table.select(*keys, "days", "exited").collect()
+    days = cells["days"].cast(pl.Float64).to_numpy()
+    exited = cells["exited"].cast(pl.Int8).to_numpy()
+    by_duration = np.lexsort((exited, days))
+    out: list[Cell] = []
+    for by, label in ((keys, None), (keys[1:], ALL)):
+        combos = cells.group_by(by).agg().with_row_index("_k")
+        code = (
+            cells.select(by)
+            .join(combos, on=by, how="left", nulls_equal=True, maintain_order="left")["_k"]
+            .to_numpy()
+        )
+        order = by_duration[np.argsort(code[by_duration], kind="stable")]
+        bounds = np.searchsorted(code[order], np.arange(combos.height + 1))
+        for k, combo in enumerate(combos.iter_rows(named=True)):
+            team = label if label is not None else combo["team"]
+            if team is None:
+                continue  # spells of deals whose owner has no team count in "all" only
+            rows = order[bounds[k] : bounds[k + 1]]
+            out.append(((team, combo["stage"], combo["stage_rank"]), days[rows], exited[rows]))
+    return sorted(out, key=lambda cell: (cell[0][0], cell[0][2], cell[0][1]))
+
+
+def _duration_rows(cells: list[Cell], *, quantile: float, alpha: float) -> list[dict]:
     """One KM fit per (team, stage) over the spells' durations (statsmodels' standard
     errors are only right without frequency weights, so the spells are not pre-counted)."""
     rows = []
-    for (team, stage, stage_rank), cell in cells.sort(
-        "team", "stage_rank", "stage", "days", "exited"
-    ).group_by("team", "stage", "stage_rank", maintain_order=True):
-        days = cell["days"].to_numpy()
-        ex = cell["exited"].cast(pl.Int8).to_numpy()
+    for (team, stage, stage_rank), days, ex in cells:
         km = km_summary(days, ex, quantile=quantile, alpha=alpha)
         n_exits = int(ex.sum())
         rows.append(
@@ -427,11 +479,10 @@ def stage_durations(
     >>> stage_durations(sp).select("team", "entered", "censored", "median_days").rows()
     [('T', 4, 1, 3.0), ('all', 4, 1, 3.0)]
     """
-    cells = spell_table.select("team", "stage", "stage_rank", "days", "exited").collect()
-    both = pl.concat(
-        [cells.filter(pl.col("team").is_not_null()), cells.with_columns(pl.lit(ALL).alias("team"))],
-        how="vertical_relaxed",
-    )
+    return _durations(_cells(spell_table), stall_quantile=stall_quantile, alpha=alpha)
+
+
+def _durations(both: list[Cell], *, stall_quantile: float, alpha: float) -> pl.DataFrame:
     rows = _duration_rows(both, quantile=stall_quantile, alpha=alpha)
     table = pl.DataFrame(rows, schema=DURATION_SCHEMA)
     if stall_quantile != 0.8:
@@ -454,21 +505,17 @@ def stage_survival(spell_table: pl.LazyFrame, *, max_points: int = 120) -> pl.Da
     >>> stage_survival(sp).filter(pl.col("team") == "T")["survival"].round(3).to_list()
     [1.0, 0.667, 0.333]
     """
+    return _survival(_cells(spell_table), max_points=max_points)
+
+
+def _survival(cells: list[Cell], *, max_points: int) -> pl.DataFrame:
     from statsmodels.duration.survfunc import SurvfuncRight
 
-    cells = spell_table.select("team", "stage", "stage_rank", "days", "exited").collect()
-    both = pl.concat(
-        [cells.filter(pl.col("team").is_not_null()), cells.with_columns(pl.lit(ALL).alias("team"))],
-        how="vertical_relaxed",
-    )
     parts = []
-    for (team, stage, stage_rank), cell in both.sort(
-        "team", "stage_rank", "stage", "days", "exited"
-    ).group_by("team", "stage", "stage_rank", maintain_order=True):
-        exited = cell["exited"].cast(pl.Int8).to_numpy()
+    for (team, stage, stage_rank), days, exited in cells:
         if not exited.any():
             continue
-        sf = SurvfuncRight(cell["days"].to_numpy(), exited)
+        sf = SurvfuncRight(days, exited)
         times, surv = np.asarray(sf.surv_times), np.asarray(sf.surv_prob)
         if len(times) > max_points:
             keep = np.unique(np.linspace(0, len(times) - 1, max_points).round().astype(int))
@@ -739,16 +786,19 @@ def stage_hygiene(
     >>> out.collect().select("level", "skipped_stage", "closed_not_in_history").rows()
     [('team', 1, 1), ('rep', 1, 1)]
     """
+    return _stage_hygiene(_paths(stage_history, as_of), opportunities, reps, order=order)
+
+
+def _stage_hygiene(
+    path: pl.LazyFrame, opportunities: pl.LazyFrame, reps: pl.LazyFrame, *, order: StageOrder
+) -> pl.LazyFrame:
     rank = order.rank()
-    by = ["entered_at", "stage"]
     n_open = len(order.open)
-    path = _paths(stage_history, as_of).with_columns(
+    path = path.with_columns(
         pl.col("stage").replace_strict(rank, default=None, return_dtype=pl.Int64).alias("r")
     )
-    step = pl.col("r") - pl.col("r").shift(1).over("opportunity_id", order_by=by)
-    both_open = (pl.col("r") < n_open) & (
-        pl.col("r").shift(1).over("opportunity_id", order_by=by) < n_open
-    )
+    step = pl.col("r") - _in_deal("r")
+    both_open = (pl.col("r") < n_open) & (_in_deal("r") < n_open)
     per_deal = (
         path.with_columns(
             (both_open & (step > 1)).fill_null(False).alias("skip"),
@@ -853,9 +903,11 @@ def process_audit(
 
         as_of = data_as_of(clean)
     reps = clean["reps"]
-    order = stage_order(history, opps, as_of=as_of, config=read_stage_config(taxonomy))
-    spell_table = spells(history, opps, reps, as_of=as_of, order=order).collect()
-    durations = stage_durations(spell_table.lazy(), stall_quantile=stall_quantile)
+    path = _paths(history, as_of).collect().lazy()  # one sorted path for every table below
+    order = _stage_order(path, opps, config=read_stage_config(taxonomy))
+    spell_table = _spells(path, opps, reps, as_of=as_of, order=order).collect()
+    cells = _cells(spell_table.lazy())  # the spells per (team, stage), for both KM tables
+    durations = _durations(cells, stall_quantile=stall_quantile, alpha=0.05)
     stalled = stalled_deals(
         opps,
         spell_table.lazy(),
@@ -867,8 +919,8 @@ def process_audit(
     return {
         "stage_durations": durations,
         "stage_conversion": stage_conversion(spell_table.lazy()),
-        "stage_survival": stage_survival(spell_table.lazy()),
+        "stage_survival": _survival(cells, max_points=120),
         "stalled_deals": stalled,
         "pipeline_exceptions": pipeline_exceptions(stalled.lazy(), reps),
-        "stage_hygiene": stage_hygiene(history, opps, reps, as_of=as_of, order=order),
+        "stage_hygiene": _stage_hygiene(path, opps, reps, order=order),
     }

@@ -1,0 +1,208 @@
+"""One read of the activity log feeds validation and every row-level metric (issue 16).
+
+The activities are the one large table. Validation reads them slice by slice
+(:meth:`analysis.canonical.validate.TablePlan.resolve_feeding`); each slice's clean
+rows, already parsed, are handed to an :class:`ActivityFeed`, which keeps what the
+row-level metrics need and nothing more:
+
+* the hygiene component counts per rep (they add up over slices),
+* the handoff touch candidates: activities of an AE on a lead or deal that AE has a
+  meeting on (a superset of what :func:`analysis.metrics.handoffs.handoffs` looks at),
+* the narrow decision rows (ids and integers, :func:`decision_rows`) and the distinct
+  activity shapes, when the period's rows fit one rep partition,
+* which hygiene source columns hold a value, and the latest activity time (as-of).
+
+Each consumer then runs the same metric function as before on the kept rows, so the
+tables are the same; the log is parsed once instead of once per metric.
+
+Examples
+--------
+>>> from datetime import UTC, datetime
+>>> from analysis.decisions.taxonomy import load_taxonomy
+>>> from analysis.periods import Period
+>>> reps = pl.DataFrame({"rep_id": ["a"], "team": ["t"], "role": ["AE"], "timezone": ["UTC"]})
+>>> feed = ActivityFeed(period=Period.quarter("2026Q3"), reps=reps, meetings=None,
+...                     taxonomy=load_taxonomy(), decisions=True)
+>>> feed(pl.DataFrame({"__row": [0], "activity_id": ["x"], "rep_id": ["a"],
+...     "occurred_at": [datetime(2026, 7, 2, 9, tzinfo=UTC)], "activity_type": ["call"],
+...     "outcome": ["positive"], "subject": ["Discovery"], "notes": [None], "lead_id": ["l"],
+...     "opportunity_id": [None]}, schema_overrides={"notes": pl.String,
+...     "opportunity_id": pl.String}))
+>>> feed.rows, feed.latest.isoformat(), sorted(feed.captured)
+(1, '2026-07-02T09:00:00+00:00', ['lead_id'])
+>>> feed.decision_rows().select("activity_id", "_shape").rows()
+[('x', 0)]
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from analysis.decisions.classify import (
+    DecisionLayout,
+    classify_shapes,
+    decision_rows,
+    rep_keys,
+    shape_columns,
+)
+from analysis.decisions.taxonomy import Taxonomy
+from analysis.metrics.hygiene import COMPONENT_SOURCES, activity_counts
+from analysis.periods import Period
+
+#: The canonical activity columns the consumers read.
+FEED_COLUMNS = [
+    "activity_id",
+    "rep_id",
+    "occurred_at",
+    "activity_type",
+    "outcome",
+    "subject",
+    "notes",
+    "lead_id",
+    "opportunity_id",
+]
+#: Hygiene source columns of the activities (a component is unmeasured if all are empty).
+CAPTURE_COLUMNS = sorted(
+    {c for table, cols in COMPONENT_SOURCES.values() if table == "activities" for c in cols}
+)
+_TOUCH_COLUMNS = ["rep_id", "occurred_at", "lead_id", "opportunity_id", "activity_type"]
+
+
+class ActivityFeed:
+    """Keeps, slice by slice, what the row-level metrics need of the clean activities.
+
+    ``reps``: the clean reps (collected, small). ``meetings``: the clean meetings (for
+    the AE-lead and AE-deal pairs of the handoff touches), or None. ``decisions``: keep
+    the narrow decision rows (False when they would not fit one partition, or when the
+    taxonomy needs a rep's whole history: the caller then classifies the clean plan).
+    """
+
+    def __init__(
+        self,
+        *,
+        period: Period,
+        reps: pl.DataFrame,
+        meetings: pl.DataFrame | None,
+        taxonomy: Taxonomy,
+        decisions: bool,
+    ) -> None:
+        self.period, self.taxonomy = period, taxonomy
+        self.keyed = rep_keys(reps.lazy()).collect()
+        self.layout = DecisionLayout.of(period, self.keyed["timezone"].unique().to_list())
+        self.decisions = decisions and not taxonomy.uses_first_touch
+        self.rows = 0
+        self.latest: datetime | None = None
+        self.captured: set[str] = set()
+        self._counts: list[pl.DataFrame] = []
+        self._touches: list[pl.DataFrame] = []
+        self._decisions: list[pl.DataFrame] = []
+        self._shape_cols = shape_columns(taxonomy)
+        self._shapes = pl.DataFrame(
+            schema={"activity_type": pl.String, "outcome": pl.String, "subject": pl.String}
+        ).with_columns(_shape=pl.lit(None, pl.UInt32))
+        self._pairs = _touch_pairs(meetings) if meetings is not None else None
+        # touches before the period cannot be a first touch of a meeting booked in it
+        # (a day of margin for the meetings' zone; handoffs() applies the exact cut)
+        self._touch_from = self.layout.lo - timedelta(days=1)
+
+    def __call__(self, clean: pl.DataFrame) -> None:
+        """Take one slice of clean rows (``__row`` and :data:`FEED_COLUMNS`)."""
+        if clean.height == 0:
+            return
+        self.rows += clean.height
+        latest = clean.get_column("occurred_at").max()
+        if latest is not None and (self.latest is None or latest > self.latest):  # type: ignore[operator]
+            self.latest = latest  # type: ignore[assignment]
+        todo = [c for c in CAPTURE_COLUMNS if c not in self.captured]
+        if todo:
+            found = clean.select(pl.col(todo).is_not_null().any()).row(0, named=True)
+            self.captured.update(c for c, has_value in found.items() if has_value)
+        lazy = clean.lazy()
+        self._counts.append(activity_counts(lazy, period=self.period).collect())
+        if self._pairs is not None:
+            self._touches.append(self._touch_candidates(lazy).collect())
+        if self.decisions:
+            self._add_shapes(clean)
+            self._decisions.append(
+                decision_rows(
+                    lazy,
+                    self.keyed.lazy(),
+                    self._shapes.lazy(),
+                    layout=self.layout,
+                    taxonomy=self.taxonomy,
+                    rep_lookup=self.keyed,
+                ).collect()
+            )
+
+    def _add_shapes(self, clean: pl.DataFrame) -> None:
+        # ids in first-seen order: they are internal (joined back by id), only the names
+        # reach the table
+        cols = self._shape_cols
+        new = (
+            clean.lazy()
+            .select(cols)
+            .unique()
+            .join(self._shapes.lazy(), on=cols, how="anti", nulls_equal=True)
+            .sort(cols, nulls_last=True)
+            .collect()
+        )
+        if new.height:
+            ids = pl.int_range(
+                self._shapes.height, self._shapes.height + new.height, dtype=pl.UInt32
+            )
+            self._shapes = pl.concat([self._shapes, new.with_columns(_shape=ids)])
+
+    def _touch_candidates(self, activities: pl.LazyFrame) -> pl.LazyFrame:
+        assert self._pairs is not None
+        by_lead, by_opp = self._pairs
+        acts = activities.filter(
+            pl.col("occurred_at") >= self._touch_from,
+            pl.col("lead_id").is_not_null() | pl.col("opportunity_id").is_not_null(),
+        ).select(_TOUCH_COLUMNS)
+        on_lead, on_opp = (
+            # membership tests first (cheap), then the exact pair join on the few left
+            acts.filter(
+                pl.col("rep_id").is_in(pairs["rep_id"].unique().implode()),
+                pl.col(key).is_in(pairs[key].unique().implode()),
+            ).join(pairs.lazy(), on=["rep_id", key], how="semi")
+            for pairs, key in ((by_lead, "lead_id"), (by_opp, "opportunity_id"))
+        )
+        # a touch on both keys appears twice: harmless, handoffs() takes the first time
+        return pl.concat([on_lead, on_opp])
+
+    def hygiene_counts(self) -> pl.LazyFrame:
+        """The stacked per-slice hygiene counts (``hygiene(counted_activities=...)``)."""
+        return pl.concat(self._counts).lazy() if self._counts else pl.LazyFrame()
+
+    def touches(self) -> pl.LazyFrame | None:
+        """The handoff touch candidates (``handoffs(meetings, touches, ...)``), or None."""
+        if self._pairs is None:
+            return None
+        if not self._touches:
+            return pl.LazyFrame(schema={c: pl.String for c in _TOUCH_COLUMNS}).with_columns(
+                pl.col("occurred_at").cast(pl.Datetime("us", "UTC"))
+            )
+        return pl.concat(self._touches).lazy()
+
+    def decision_rows(self) -> pl.DataFrame:
+        """The narrow decision rows of every slice (see :func:`decision_rows`)."""
+        return pl.concat(self._decisions) if self._decisions else pl.DataFrame()
+
+    def shapes(self) -> pl.DataFrame:
+        """The distinct shapes seen, with their ids and classification."""
+        return classify_shapes(self._shapes.lazy(), taxonomy=self.taxonomy).collect()
+
+
+def _touch_pairs(meetings: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The (AE, lead) and (AE, deal) pairs of every meeting: who may touch what."""
+    ae = pl.col("owner_id").alias("rep_id")
+    by_lead = meetings.filter(pl.col("lead_id").is_not_null() & pl.col("owner_id").is_not_null())
+    by_opp = meetings.filter(
+        pl.col("opportunity_id").is_not_null() & pl.col("owner_id").is_not_null()
+    )
+    return (
+        by_lead.select(ae, "lead_id").unique(),
+        by_opp.select(ae, "opportunity_id").unique(),
+    )
