@@ -14,6 +14,7 @@ from analysis.decisions.fatigue import (
     CURVE_SCHEMA,
     FATIGUE_SCHEMA,
     N_HOURS,
+    _day_categories,
     _partial,
     _rep_statistics,
     fatigue,
@@ -255,3 +256,44 @@ def test_registry_lists_the_fatigue_columns_as_written():
     assert [c for c in fat if c != "data_trusted"] == FATIGUE_SCHEMA.names()
     assert list(registry.TABLES["fatigue_curve"].columns) == CURVE_SCHEMA.names()
     assert "local_hour" in registry.TABLES["decisions"].columns
+
+
+def test_row_order_of_the_decisions_does_not_change_the_tables():
+    # the decisions table is usually in rep-day order (the sort is then skipped); any
+    # other order is sorted first: the same tables either way
+    from polars.testing import assert_frame_equal
+
+    data = simulate_decisions("step_medium", n_reps=6, n_days=12, seed=8, teams=("A", "B"))
+    ordered = data.collect().sort("team", "rep_id", "day", "seq_in_day")
+    shuffled = ordered.sample(fraction=1.0, shuffle=True, seed=1)
+    assert not shuffled.equals(ordered)
+    a, b = fatigue_tables(ordered.lazy()), fatigue_tables(shuffled.lazy())
+    assert "threshold" in a.fatigue["shape"].to_list()
+    assert_frame_equal(a.fatigue, b.fatigue, rel_tol=1e-9, abs_tol=1e-12)
+    assert_frame_equal(a.curve, b.curve, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_day_category_counts_placed_directly_equal_the_coordinate_build():
+    from scipy import sparse
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        n, n_days = int(rng.integers(1, 60)), int(rng.integers(1, 6))
+        day = np.sort(rng.integers(0, n_days, n))
+        hour, bins = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        for d in range(n_days):
+            at = day == d
+            hour[at] = np.sort(rng.integers(0, 25, at.sum()))
+            bins[at] = 25 + np.sort(rng.integers(0, 31, at.sum()))
+        w = rng.integers(1, 3, n).astype(float)
+        plain = sparse.csr_matrix((np.r_[w, w], (np.r_[day, day], np.r_[hour, bins])), (n_days, 56))
+        plain.sum_duplicates()
+        direct = _day_categories(day, hour, bins, w, n_days=n_days, n_cat=56)  # in order
+        assert np.array_equal(direct.indptr, plain.indptr)
+        assert np.array_equal(direct.indices, plain.indices)
+        assert np.array_equal(direct.data, plain.data)
+        mixed = rng.permutation(n)  # out of order: built from coordinates
+        other = _day_categories(
+            day[mixed], hour[mixed], bins[mixed], w[mixed], n_days=n_days, n_cat=56
+        )
+        assert abs(other - plain).max() == 0

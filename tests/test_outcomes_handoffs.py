@@ -175,3 +175,46 @@ def test_meeting_without_ae_counts_as_untouched():
     )  # fmt: skip
     out = handoffs(meetings, acts, period=Q3).collect()
     assert out.select("first_ae_touch_at", "within_24h", "team").row(0) == (None, False, None)
+
+
+def test_summary_equals_one_survfuncright_per_group_on_random_meetings():
+    """``handoff_summary`` fits every team and BDR at once (``stats.km_shares``); the
+    reference is one ``SurvfuncRight`` (``km_cumulative_share``) per group's meetings."""
+    import numpy as np
+
+    from analysis.metrics.stats import km_cumulative_share
+
+    rng = np.random.default_rng(5)
+    n = 400
+    touched = rng.random(n) < 0.7
+    followup = np.where(touched, rng.exponential(20, n), rng.uniform(1, 80, n)).round(1)
+    decided = touched | (followup >= 24)
+    h = pl.DataFrame(
+        {
+            "team": rng.choice(["t1", "t2", None], n).tolist(),
+            "bdr_id": [f"b{i}" for i in rng.integers(0, 12, n)],
+            "first_ae_touch_at": np.where(touched, 1, None).tolist(),
+            "followup_hours": np.where(rng.random(n) < 0.02, None, followup).tolist(),
+            "within_24h": np.where(decided, touched & (followup <= 24), None).tolist(),
+        },
+        schema_overrides={"first_ae_touch_at": pl.Int64, "followup_hours": pl.Float64},
+    )
+    out = handoff_summary(h.lazy())
+    for row in out.iter_rows(named=True):
+        keys = {"team": row["team"]} | ({"bdr_id": row["bdr_id"]} if row["level"] == "bdr" else {})
+        part = h.filter(*[pl.col(k).eq_missing(v) for k, v in keys.items()])
+        assert row["meetings"] == part.height
+        part = part.filter(pl.col("followup_hours").is_not_null())
+        ref = km_cumulative_share(
+            part["followup_hours"].to_numpy(),
+            part["first_ae_touch_at"].is_not_null().cast(pl.Int64).to_numpy(),
+            np.ones(part.height),
+            at=24.0,
+        )
+        for column, key in (("share_within_24h", "share"), ("ci_low", "low"),
+                            ("ci_high", "high"), ("median_latency_hours", "median")):  # fmt: skip
+            if ref[key] is None:
+                assert row[column] is None, (row, column)
+            else:
+                assert row[column] == pytest.approx(ref[key], rel=1e-9, abs=1e-12), column
+    assert out.filter(pl.col("level") == "bdr").height >= 30

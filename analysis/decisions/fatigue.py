@@ -63,12 +63,15 @@ statistics (no resampling); calibrated by simulation in
 
 Fitting on counts
 -----------------
-Decisions are counted per (team, rep, local day, ``seq_in_day``, local hour); one pass per
-rep turns these cells into the rep's sufficient statistics (within-rep-day Gram matrix
-of outcome, smooth terms, hours and curve bins, and the cross-products with every
-candidate step, by reverse cumulative sums over ``seq_in_day``). Every fit, the search
-over ``t`` and each bootstrap resample then work on sums of those per-rep statistics
-(reps x candidates x ~30 numbers), never on rows: a resample is a weighted sum of reps.
+One scan of the decisions reads each quality-bearing decision as a cell (team, rep, local
+day, ``seq_in_day``, local hour; ``seq_in_day`` is unique within a rep-day, so counting
+cells would not shrink them) and, from the same cells, the raw curve. One vectorised pass
+turns the cells into every rep's sufficient statistics (within-rep-day Gram matrix of
+outcome, smooth terms, hours and curve bins, and the cross-products with every candidate
+step, by reverse cumulative sums over ``seq_in_day``). Every fit, the search over ``t``
+and each bootstrap resample then work on sums of those per-rep statistics (reps x
+candidates x ~30 numbers), never on rows: the resamples are one matrix product of their
+multinomial rep counts with the per-rep statistics.
 
 ``fatigue_curve.adjusted_quality`` is the within-rep-day curve the verdict rests on: the
 same model with ``f`` a category per ``seq_in_day`` bin, centred on the overall share.
@@ -552,13 +555,60 @@ def _sorted_by_rep_day(cells: pl.DataFrame) -> bool:
     The decisions table is written in that order, so the sort can usually be skipped.
     """
     keys = ["team", "rep_id", "day", "seq_in_day"]
-    if cells.height < 2 or cells.select(pl.any_horizontal(pl.col(keys).has_nulls())).item():
-        return cells.height < 2
+    if cells.height < 2:
+        return True
+    if cells.schema["team"] != pl.String or cells.schema["rep_id"] != pl.String:
+        return False  # categorical order may not be the sort order
+    if cells.select(pl.any_horizontal(pl.col(keys).has_nulls())).item():
+        return False
     later = pl.col("seq_in_day") >= pl.col("seq_in_day").shift(1)
     for key in reversed(keys[:-1]):
         prev = pl.col(key).shift(1)
         later = (pl.col(key) > prev) | ((pl.col(key) == prev) & later)
     return bool(cells.select(later.slice(1).all()).item())
+
+
+def _day_categories(
+    day: np.ndarray,
+    cat_h: np.ndarray,
+    cat_b: np.ndarray,
+    w: np.ndarray,
+    *,
+    n_days: int,
+    n_cat: int,
+) -> sparse.csr_matrix:
+    """Decisions per (rep-day, category) as a canonical CSR matrix (hours, then bins).
+
+    Cells in day and position order usually have their hours and bins in order too
+    (the clock moves with the position): then the runs of equal keys are summed and
+    placed directly; otherwise the matrix is built from coordinates. The same matrix
+    either way.
+    """
+    key_h, key_b = day * n_cat + cat_h, day * n_cat + cat_b
+    if not (np.all(key_h[1:] >= key_h[:-1]) and np.all(key_b[1:] >= key_b[:-1])):
+        out = sparse.csr_matrix(
+            (np.r_[w, w], (np.r_[day, day], np.r_[cat_h, cat_b])), shape=(n_days, n_cat)
+        )
+        out.sum_duplicates()
+        return out
+
+    def runs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        start = np.r_[0, np.flatnonzero(key[1:] != key[:-1]) + 1] if key.size else key
+        return key[start], np.add.reduceat(w, start) if key.size else w
+
+    hour_keys, hour_n = runs(key_h)
+    bin_keys, bin_n = runs(key_b)
+    hour_day, bin_day = hour_keys // n_cat, bin_keys // n_cat
+    # a day's hours come before its bins (lower columns): merge the two day-sorted lists
+    size = hour_keys.size + bin_keys.size
+    at_h = np.arange(hour_keys.size) + np.searchsorted(bin_day, hour_day, side="left")
+    at_b = np.arange(bin_keys.size) + np.searchsorted(hour_day, bin_day, side="right")
+    data = np.empty(size)
+    indices = np.empty(size, dtype=np.int64)
+    data[at_h], data[at_b] = hour_n, bin_n
+    indices[at_h], indices[at_b] = hour_keys % n_cat, bin_keys % n_cat
+    indptr = np.r_[0, np.cumsum(np.bincount(np.r_[hour_day, bin_day], minlength=n_days))]
+    return sparse.csr_matrix((data, indices, indptr), shape=(n_days, n_cat))
 
 
 def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -> _Reps:
@@ -577,7 +627,9 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
     k = len(cands)
     cells = cells.filter(pl.col("n") > 0)
     if not _sorted_by_rep_day(cells):
-        cells = cells.sort("team", "rep_id", "day", "seq_in_day", nulls_last=True)
+        cells = cells.sort(
+            "team", "rep_id", "day", "seq_in_day", nulls_last=True, maintain_order=True
+        )
     new_rep = (pl.col("team") != pl.col("team").shift(1)) | (
         pl.col("rep_id") != pl.col("rep_id").shift(1)
     )
@@ -619,31 +671,42 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
     def by(key: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
         return np.bincount(key, weights=weights, minlength=size)
 
+    # one decision per cell (the usual case): multiplying by w = 1 changes nothing
+    unit = bool(np.all(w == 1.0))
+
+    def wx(x: np.ndarray) -> np.ndarray:
+        return x if unit else w * x
+
     # rep-day means out of the dense columns (outcome share, s, s^2)
     scaled = np.minimum(seq, SEQ_CAP) / 10.0
     w_day = by(s, w, n_days)
     # the slope's regressor: s averaged within the rep-day's clock hour, so that position
     # within an hour (which moves with the clock) cannot carry a smooth time-of-day trend;
     # s itself where the hour is unknown (no clock to separate it from)
-    hour_cell = s * N_HOURS + hour
-    hour_mean = by(hour_cell, w * scaled, n_days * N_HOURS) / np.maximum(
-        by(hour_cell, w, n_days * N_HOURS), 1e-300
+    present = np.flatnonzero(np.bincount(cat_h, minlength=N_HOURS))  # hours that occur
+    slot = np.zeros(N_HOURS, dtype=np.int64)
+    slot[present] = np.arange(present.size)
+    n_present = present.size
+    hour_cell = s * n_present + slot[hour]
+    hour_mean = by(hour_cell, wx(scaled), n_days * n_present) / np.maximum(
+        by(hour_cell, w, n_days * n_present), 1e-300
     )
     s_hour = np.where(hour == N_HOURS - 1, scaled, hour_mean[hour_cell])
-    dense = [y / w, scaled, scaled**2, s_hour]
-    demeaned = [col - (by(s, w * col, n_days) / w_day)[s] for col in dense]
+    dense = [y if unit else y / w, scaled, scaled**2, s_hour]
+    demeaned = [col - (by(s, wx(col), n_days) / w_day)[s] for col in dense]
     p = n_small + n_bins
     gram = np.zeros((n_reps, p, p))
     rep_cat = (r * n_cat + cat_h, r * n_cat + cat_b)
     for a in range(_H0):
-        weighted = w * demeaned[a]
+        weighted = wx(demeaned[a])
         for b in range(a, _H0):
             gram[:, a, b] = gram[:, b, a] = by(r, weighted * demeaned[b], n_reps)
         for key_cat in rep_cat:
             block = by(key_cat, weighted, n_reps * n_cat).reshape(n_reps, n_cat)
             gram[:, a, _H0:] += block
             gram[:, _H0:, a] += block
-    gram[:, _Y, _Y] += by(r, y - y**2 / w, n_reps)  # within-cell spread of the 0/1 outcomes
+    if not unit:  # within-cell spread of the 0/1 outcomes (none in one-decision cells)
+        gram[:, _Y, _Y] += by(r, y - y**2 / w, n_reps)
     # category x category: counts per rep minus sum_days M M' / W_day
     per_rep = by(rep_cat[0], w, n_reps * n_cat) + by(rep_cat[1], w, n_reps * n_cat)
     idx = np.arange(n_cat)
@@ -654,10 +717,7 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
     gram[:, _H0:n_small, n_small:] += joint
     gram[:, n_small:, _H0:n_small] += joint.transpose(0, 2, 1)
     # decisions per (rep-day, category), sparse: a day touches few hours and bins
-    day_cat = sparse.csr_matrix(
-        (np.r_[w, w], (np.r_[s, s], np.r_[cat_h, cat_b])), shape=(n_days, n_cat)
-    )
-    day_cat.sum_duplicates()
+    day_cat = _day_categories(s, cat_h, cat_b, w, n_days=n_days, n_cat=n_cat)
     coo = day_cat.tocoo()
     coo.data = coo.data / np.sqrt(w_day)[coo.row]
     scaled_cat = coo.tocsr()
@@ -680,22 +740,24 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
     # within rep-day sum of squares of the demeaned step:
     #   sum_{seq > t} w - sum_days W_day(>t)^2 / W_day, with W(>t)^2 = sum w (w + 2 later)
     later = w_day[s] - (np.cumsum(w) - (np.cumsum(w) - w)[np.searchsorted(s, s)])
-    q = w * (w + 2.0 * later) / w_day[s]
+    q = wx(w + 2.0 * later) / w_day[s]
     cross = np.zeros((n_reps, k, n_small))
     for a in range(_H0):
-        cross[:, :, a] = after(w * demeaned[a])
-    hour_table = by(key * N_HOURS + cat_h, w, n_reps * top * N_HOURS).reshape(n_reps, top, N_HOURS)
-    cross[:, :, _H0:] = np.cumsum(hour_table[:, ::-1], axis=1)[:, ::-1][:, cands + 1]
-    # minus sum_days (M_day[h] / W_day) W_day(>t): the day's hour shares times its
-    # decisions at each position, summed per rep and reverse-cumulated
-    day_hour = (by(s * N_HOURS + cat_h, w, n_days * N_HOURS) / np.repeat(w_day, N_HOURS)).reshape(
-        n_days, N_HOURS
+        cross[:, :, a] = after(wx(demeaned[a]))
+    # hours: decisions after t in the hour, minus sum_days (M_day[h] / W_day) W_day(>t)
+    # (the day's hour shares times its decisions at each position, summed per rep); only
+    # the hours that occur (the others are 0)
+    hour_table = by(key * n_present + slot[cat_h], w, n_reps * top * n_present).reshape(
+        n_reps, top, n_present
     )
-    present = np.flatnonzero(day_hour.any(axis=0))
+    day_hour = (by(hour_cell, w, n_days * n_present) / np.repeat(w_day, n_present)).reshape(
+        n_days, n_present
+    )
     at_pos = sparse.csr_matrix((w, (s, key)), shape=(n_days, n_reps * top))
-    shares = np.asarray(at_pos.T @ day_hour[:, present]).reshape(n_reps, top, present.size)
-    rev = np.cumsum(shares[:, ::-1], axis=1)[:, ::-1]
-    cross[:, :, _H0 + present] -= rev[:, cands + 1]
+    shares = np.asarray(at_pos.T @ day_hour).reshape(n_reps, top, n_present)
+    counts_after = np.cumsum(hour_table[:, ::-1], axis=1)[:, ::-1][:, cands + 1]
+    shares_after = np.cumsum(shares[:, ::-1], axis=1)[:, ::-1][:, cands + 1]
+    cross[:, :, _H0 + present] = counts_after - shares_after
     n_after = after(w)
     return _Reps(
         team=team,
@@ -715,7 +777,12 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
 
 # ------------------------------------------------------------------ fits on the sums
 def _partial(
-    gram: np.ndarray, cross: np.ndarray, step_var: np.ndarray, keep: Sequence[int]
+    gram: np.ndarray,
+    cross: np.ndarray,
+    step_var: np.ndarray,
+    keep: Sequence[int],
+    *,
+    by_inverse: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Frisch-Waugh: partial the columns ``keep`` out of the outcome and of each step.
 
@@ -723,6 +790,8 @@ def _partial(
     outcome's residual sum of squares ``(...)``, the residual cross-product of each step
     with the outcome ``(..., K)`` and each step's residual sum of squares ``(..., K)``.
     A tiny ridge copes with categories that have no data (their rows are zero).
+    ``by_inverse`` multiplies by the inverse instead of solving (much faster for a stack of
+    small systems with many right-hand sides, as in the bootstrap; equal to rounding).
     """
     idx = list(keep)
     if not idx:
@@ -734,7 +803,7 @@ def _partial(
     g_ay = gram[..., idx, _Y]
     c_ta = cross[..., idx]
     rhs = np.concatenate([g_ay[..., :, None], np.swapaxes(c_ta, -1, -2)], axis=-1)
-    sol = np.linalg.solve(g_aa, rhs)
+    sol = np.linalg.inv(g_aa) @ rhs if by_inverse else np.linalg.solve(g_aa, rhs)
     ryy = gram[..., _Y, _Y] - np.einsum("...a,...a->...", g_ay, sol[..., 0])
     cxy = cross[..., _Y] - np.einsum("...ka,...a->...k", c_ta, sol[..., 0])
     vx = step_var - np.einsum("...ka,...ak->...k", c_ta, sol[..., 1:])
@@ -981,7 +1050,7 @@ def _bootstrap_thresholds(
         gram = sums[:, : m * m].reshape(size, m, m)
         cross = sums[:, m * m : m * m + k * m].reshape(size, k, m)
         var = sums[:, m * m + k * m :]
-        _, cxy, vx = _partial(gram, cross, var, keep)
+        _, cxy, vx = _partial(gram, cross, var, keep, by_inverse=True)
         valid = ok[None, :] & (vx > 1e-9)
         stat = np.where(valid, cxy**2 / np.where(valid, vx, 1.0), -np.inf)
         t_hats.append(cands[np.argmax(stat, axis=1)])

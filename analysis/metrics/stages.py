@@ -508,11 +508,20 @@ def stage_survival(spell_table: pl.LazyFrame, *, max_points: int = 120) -> pl.Da
     return _survival(_cells(spell_table), max_points=max_points)
 
 
+SURVIVAL_SCHEMA = {
+    "team": pl.String,
+    "stage": pl.String,
+    "stage_rank": pl.Int64,
+    "days": pl.Float64,
+    "survival": pl.Float64,
+}
+
+
 def _survival(cells: list[Cell], *, max_points: int) -> pl.DataFrame:
     from statsmodels.duration.survfunc import SurvfuncRight
 
-    parts = []
-    for (team, stage, stage_rank), days, exited in cells:
+    keys, days_parts, surv_parts = [], [], []
+    for key, days, exited in cells:
         if not exited.any():
             continue
         sf = SurvfuncRight(days, exited)
@@ -520,35 +529,22 @@ def _survival(cells: list[Cell], *, max_points: int) -> pl.DataFrame:
         if len(times) > max_points:
             keep = np.unique(np.linspace(0, len(times) - 1, max_points).round().astype(int))
             times, surv = times[keep], surv[keep]
-        parts.append(
-            pl.DataFrame(
-                {
-                    "team": team,
-                    "stage": stage,
-                    "stage_rank": stage_rank,
-                    "days": np.concatenate([[0.0], times]),
-                    "survival": np.concatenate([[1.0], surv]),
-                },
-                schema={
-                    "team": pl.String,
-                    "stage": pl.String,
-                    "stage_rank": pl.Int64,
-                    "days": pl.Float64,
-                    "survival": pl.Float64,
-                },
-            )
-        )
-    if not parts:
-        return pl.DataFrame(
-            schema={
-                "team": pl.String,
-                "stage": pl.String,
-                "stage_rank": pl.Int64,
-                "days": pl.Float64,
-                "survival": pl.Float64,
-            }
-        )
-    return pl.concat(parts)
+        keys += [key] * (len(times) + 1)
+        days_parts += [[0.0], times]
+        surv_parts += [[1.0], surv]
+    if not keys:
+        return pl.DataFrame(schema=SURVIVAL_SCHEMA)
+    team, stage, stage_rank = zip(*keys, strict=True)
+    return pl.DataFrame(
+        {
+            "team": team,
+            "stage": stage,
+            "stage_rank": stage_rank,
+            "days": np.concatenate(days_parts).astype(float),
+            "survival": np.concatenate(surv_parts).astype(float),
+        },
+        schema=SURVIVAL_SCHEMA,
+    )
 
 
 def stage_conversion(spell_table: pl.LazyFrame, *, alpha: float = 0.05) -> pl.LazyFrame:
