@@ -30,7 +30,7 @@ Examples
 ...     "opportunity_id": pl.String}))
 >>> feed.rows, feed.latest.isoformat(), sorted(feed.captured)
 (1, '2026-07-02T09:00:00+00:00', ['lead_id'])
->>> feed.decision_rows().select("activity_id", "_shape").rows()
+>>> feed.take_decision_rows()[0].select("activity_id", "_shape").rows()
 [('x', 0)]
 """
 
@@ -87,6 +87,7 @@ class ActivityFeed:
         meetings: pl.DataFrame | None,
         taxonomy: Taxonomy,
         decisions: bool,
+        sort_parts: int = 1,
     ) -> None:
         self.period, self.taxonomy = period, taxonomy
         self.keyed = rep_keys(reps.lazy()).collect()
@@ -97,7 +98,11 @@ class ActivityFeed:
         self.captured: set[str] = set()
         self._counts: list[pl.DataFrame] = []
         self._touches: list[pl.DataFrame] = []
-        self._decisions: list[pl.DataFrame] = []
+        # the decision rows by contiguous range of reps (rep rank): each range is sorted
+        # alone, so sorting never holds more than a range's copy (the ranges in order are
+        # the table's order, which starts with the rep)
+        self.sort_parts = max(1, min(sort_parts, self.keyed.height))
+        self._decisions: list[list[pl.DataFrame]] = [[] for _ in range(self.sort_parts)]
         self._shape_cols = shape_columns(taxonomy)
         self._shapes = pl.DataFrame(
             schema={"activity_type": pl.String, "outcome": pl.String, "subject": pl.String}
@@ -125,16 +130,26 @@ class ActivityFeed:
             self._touches.append(self._touch_candidates(lazy).collect())
         if self.decisions:
             self._add_shapes(clean)
-            self._decisions.append(
-                decision_rows(
-                    lazy,
-                    self.keyed.lazy(),
-                    self._shapes.lazy(),
-                    layout=self.layout,
-                    taxonomy=self.taxonomy,
-                    rep_lookup=self.keyed,
-                ).collect()
+            rows = decision_rows(
+                lazy,
+                self.keyed.lazy(),
+                self._shapes.lazy(),
+                layout=self.layout,
+                taxonomy=self.taxonomy,
+                rep_lookup=self.keyed,
             )
+            if self.sort_parts == 1:
+                self._decisions[0].append(rows.collect())
+                return
+            n_reps = self.keyed.height
+            part = ((pl.col("_rep_rank") - 1) * self.sort_parts // n_reps).alias("_part")
+            split = (
+                rows.with_columns(part)
+                .collect()
+                .partition_by("_part", as_dict=True, include_key=False)
+            )
+            for (i,), frame in split.items():
+                self._decisions[int(i)].append(frame)  # type: ignore[call-overload]
 
     def _add_shapes(self, clean: pl.DataFrame) -> None:
         # ids in first-seen order: they are internal (joined back by id), only the names
@@ -186,9 +201,14 @@ class ActivityFeed:
             )
         return pl.concat(self._touches).lazy()
 
-    def decision_rows(self) -> pl.DataFrame:
-        """The narrow decision rows of every slice (see :func:`decision_rows`)."""
-        return pl.concat(self._decisions) if self._decisions else pl.DataFrame()
+    def take_decision_rows(self) -> list[pl.DataFrame]:
+        """The narrow decision rows (:func:`decision_rows`), one frame per range of reps.
+
+        In rep order; the feed lets go of them (the caller sorts one range at a time).
+        """
+        parts = [pl.concat(p) for p in self._decisions if p]
+        self._decisions = [[] for _ in range(self.sort_parts)]
+        return parts
 
     def shapes(self) -> pl.DataFrame:
         """The distinct shapes seen, with their ids and classification."""

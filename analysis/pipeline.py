@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from analysis import registry
+from analysis import registry, slices
 from analysis.activity_pass import FEED_COLUMNS, ActivityFeed
 from analysis.canonical.validate import ValidationResult, validate_dataset, write_validation
 from analysis.config import DEFAULTS
@@ -231,6 +231,8 @@ def run_metrics(
 
 
 _WORK = "_work"  # scratch files of one run, removed before the output is swapped in
+#: Decision rows sorted at a time (a range of reps): a sort holds ~3x its rows' memory.
+SORT_ROWS = 5_000_000
 
 
 def _feed_activities(
@@ -259,8 +261,12 @@ def _feed_activities(
             meetings=meetings,
             taxonomy=taxonomy,
             decisions=rows <= ROWS_PER_PART,  # larger: classified one rep partition at a time
+            sort_parts=-(-rows // SORT_ROWS),
         )
-        plan.resolve_feeding(feed, columns=FEED_COLUMNS)
+        # the feed holds a slice's raw and parsed columns at once (~0.3 GB per million
+        # rows; 15M activities peak at 2.6 GiB in this stage). Half-size slices peak at
+        # 2.1 GiB but cost ~6 s more at 15M (benchmarks/README.md).
+        plan.resolve_feeding(feed, columns=FEED_COLUMNS, step=slices.SLICE_ROWS)
     except pl.exceptions.PolarsError as err:
         table = "meetings" if "meetings" in validation.tables and meetings is None else "activities"
         raise BadInputError(
@@ -489,13 +495,12 @@ def _decision_stack(
         # with the activity count (analysis/decisions/materialize.py).
         registry.get("decisions")
         path = tmp / "decisions.parquet"
-        rows = feed.decision_rows() if feed is not None and feed.decisions else None
-        if rows is not None and rows.width:  # kept while validating
+        parts = feed.take_decision_rows() if feed is not None and feed.decisions else []
+        if parts:  # kept while validating
             assert feed is not None
             written["decisions"] = write_decision_rows(
-                rows, path, reps=feed.keyed, shapes=feed.shapes(), layout=feed.layout
+                parts, path, reps=feed.keyed, shapes=feed.shapes(), layout=feed.layout
             )
-            del rows
         else:
             written["decisions"] = write_decisions(
                 clean["activities"],

@@ -182,6 +182,7 @@ def test_one_read_of_the_activities_gives_the_tables_of_one_read_per_metric(
     generate_sample(data, seed=11, scale=0.2, previous_quarter=False)
     args = ["--data", str(data), "--quarter", "2026Q3", "--quiet"]
     monkeypatch.setattr(slices, "SLICE_ROWS", 5_000)  # duplicates across fed slices
+    monkeypatch.setattr(pipeline, "SORT_ROWS", 3_000)  # decision rows sorted by rep ranges
     assert main(["metrics", *args, "--out", str(tmp_path / "fed")]) == 0
     monkeypatch.setattr(pipeline, "_feed_activities", lambda *a, **k: None)
     assert main(["metrics", *args, "--out", str(tmp_path / "plain")]) == 0

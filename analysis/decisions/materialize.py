@@ -167,7 +167,7 @@ def write_decisions(
 
 
 def write_decision_rows(
-    rows: pl.DataFrame,
+    parts: list[pl.DataFrame],
     path: str | Path,
     *,
     reps: pl.DataFrame,
@@ -176,15 +176,19 @@ def write_decision_rows(
 ) -> int:
     """Write the ``decisions`` table from narrow rows already made; return its rows.
 
-    ``rows``: :func:`decision_rows` of every activity (e.g. kept by
-    :class:`analysis.activity_pass.ActivityFeed` while validating), ``reps`` from
-    :func:`rep_keys` and ``shapes`` with the ids the rows carry (classified).
+    ``parts``: :func:`decision_rows` of every activity (e.g. kept by
+    :class:`analysis.activity_pass.ActivityFeed` while validating), one frame per
+    contiguous range of reps in rep order (each is sorted alone); the list is emptied as
+    they are written. ``reps`` from :func:`rep_keys`; ``shapes`` with the ids the rows
+    carry (classified).
     """
-    with _ChunkWriter(
-        Path(path), reps, shapes, layout=layout, empty_rows=rows.clear().lazy()
-    ) as writer:
-        if rows.height:
-            writer.append(rows)
+    empty_rows = parts[0].clear().lazy()
+    with _ChunkWriter(Path(path), reps, shapes, layout=layout, empty_rows=empty_rows) as writer:
+        while parts:
+            rows = parts.pop(0)
+            if rows.height:
+                writer.append(rows)
+            del rows
     return writer.written
 
 
