@@ -146,17 +146,7 @@ def write_decisions(
         if len(parts) <= 1:
             # slice by slice: one query over all of them would read them all at once
             rows = pl.concat(
-                [
-                    decision_rows(
-                        part,
-                        keyed.lazy(),
-                        shapes.lazy(),
-                        layout=layout,
-                        taxonomy=taxonomy,
-                        rep_lookup=keyed,
-                    ).collect()
-                    for part in slices
-                ]
+                [_narrow(part, keyed, shapes, layout, taxonomy).collect() for part in slices]
             )
             writer.append(rows)
         else:
@@ -190,6 +180,19 @@ def write_decision_rows(
                 writer.append(rows)
             del rows
     return writer.written
+
+
+def _narrow(
+    activities: pl.LazyFrame,
+    keyed: pl.DataFrame,
+    shapes: pl.DataFrame,
+    layout: DecisionLayout,
+    taxonomy: Taxonomy,
+) -> pl.LazyFrame:
+    """:func:`decision_rows` with the collected reps and shapes (reps found by lookup)."""
+    return decision_rows(
+        activities, keyed.lazy(), shapes.lazy(), layout=layout, taxonomy=taxonomy, rep_lookup=keyed
+    )
 
 
 class _ChunkWriter:
@@ -267,16 +270,9 @@ def _write_parts(
     part = (pl.lit(starts).search_sorted(pl.col("_rep_rank"), side="right") - 1).cast(pl.UInt32)
     try:
         for i, activities in enumerate(slices):
-            decision_rows(
-                activities,
-                keyed.lazy(),
-                shapes.lazy(),
-                layout=layout,
-                taxonomy=taxonomy,
-                rep_lookup=keyed,
-            ).with_columns(_part=part).sink_parquet(
-                pl.PartitionBy(scratch / f"slice={i}", key="_part", include_key=False)
-            )
+            _narrow(activities, keyed, shapes, layout, taxonomy).with_columns(
+                _part=part
+            ).sink_parquet(pl.PartitionBy(scratch / f"slice={i}", key="_part", include_key=False))
         for i, (first, last) in enumerate(parts):
             files = sorted(scratch.glob(f"slice=*/_part={i}/*.parquet"))
             if not files:  # no activity of these reps in the period
