@@ -180,6 +180,17 @@ def quality_counts(decisions: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def _day_and_hour(names: list[str]) -> tuple[pl.Expr, pl.Expr]:
+    """``day`` and ``local_hour`` (Int8), or typed nulls where the decisions lack them."""
+    day = pl.col("day") if "day" in names else pl.lit(None, dtype=pl.Date).alias("day")
+    hour = (
+        pl.col("local_hour").cast(pl.Int8)
+        if "local_hour" in names
+        else pl.lit(None, dtype=pl.Int8).alias("local_hour")
+    )
+    return day, hour
+
+
 def fatigue_cells(decisions: pl.LazyFrame, *, pool_from: int | None = None) -> pl.LazyFrame:
     """Quality-bearing decisions counted per team, rep, local day, position and local hour.
 
@@ -196,13 +207,7 @@ def fatigue_cells(decisions: pl.LazyFrame, *, pool_from: int | None = None) -> p
     >>> fatigue_cells(d).collect().select("seq_in_day", "local_hour", "n", "positives").rows()
     [(1, 9, 1, 1), (3, 10, 1, 0)]
     """
-    names = decisions.collect_schema().names()
-    day = pl.col("day") if "day" in names else pl.lit(None, dtype=pl.Date).alias("day")
-    hour = (
-        pl.col("local_hour").cast(pl.Int8)
-        if "local_hour" in names
-        else pl.lit(None, dtype=pl.Int8).alias("local_hour")
-    )
+    day, hour = _day_and_hour(decisions.collect_schema().names())
     keys = ["team", "rep_id", "day", "seq_in_day", "local_hour"]
     seq = pl.col("seq_in_day").cast(pl.Int64)
     if pool_from is not None:
@@ -474,13 +479,7 @@ def _decision_cells(decisions: pl.LazyFrame, *, pool_from: int, bin_width: int) 
     cells, so one cell per decision gives the sums of the counted cells without the
     cost of counting them (``seq_in_day`` is unique within a rep-day in any case).
     """
-    names = decisions.collect_schema().names()
-    day = pl.col("day") if "day" in names else pl.lit(None, dtype=pl.Date).alias("day")
-    hour = (
-        pl.col("local_hour").cast(pl.Int8)
-        if "local_hour" in names
-        else pl.lit(None, dtype=pl.Int8).alias("local_hour")
-    )
+    day, hour = _day_and_hour(decisions.collect_schema().names())
     return decisions.filter(pl.col("quality").is_not_null()).select(
         "team",
         "rep_id",
