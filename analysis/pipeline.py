@@ -254,7 +254,7 @@ def _feed_activities(
                 .select("owner_id", "lead_id", "opportunity_id")
                 .collect()
             )
-        rows = plan.raw.frame.select(pl.len()).collect().item()
+        rows = plan.input_rows()
         feed = ActivityFeed(
             period=period,
             reps=reps,
@@ -294,7 +294,7 @@ def _clean_activities(
     # The row slices one after the other: the same rows in the same order, but each
     # slice is read on its own, so polars' read-ahead stays bounded (analysis/slices.py).
     view = pl.concat(plan.clean_slices(), how="vertical")
-    if plan.raw.path.suffix.lower() != ".parquet":
+    if not _read_in_place(plan):
         scratch = tmp / _WORK / "activities.parquet"
         scratch.parent.mkdir(parents=True, exist_ok=True)
         view.sink_parquet(scratch)
@@ -302,7 +302,7 @@ def _clean_activities(
     # rows fed while validating were counted then; a scratch copy is counted again
     counted = (
         fed_rows
-        if fed_rows is not None and scratch_free(plan)
+        if fed_rows is not None and _read_in_place(plan)
         else view.select(pl.len()).collect().item()
     )
     expected = quality["tables"]["activities"]["clean_rows"]
@@ -311,8 +311,8 @@ def _clean_activities(
     return view
 
 
-def scratch_free(plan: Any) -> bool:
-    """True when the clean activities are read from the input itself (parquet)."""
+def _read_in_place(plan: Any) -> bool:
+    """True when the clean activities are read from the input itself (parquet), not a copy."""
     return plan.raw.path.suffix.lower() == ".parquet"
 
 
@@ -321,7 +321,7 @@ def _activity_slices(
 ) -> list[pl.LazyFrame] | None:
     """The clean activities as slices of input rows (parquet input: bounded-memory reads)."""
     plan = validation.tables.get("activities")
-    if plan is None or plan.raw.path.suffix.lower() != ".parquet":
+    if plan is None or not _read_in_place(plan):
         return None  # a CSV input was parsed once into a scratch parquet file: one plan
     return plan.clean_slices()
 

@@ -85,9 +85,9 @@ class TablePlan:
     key: tuple[str, ...]
     rep_ref: str | None = None
     resolved: tuple[pl.LazyFrame, pl.LazyFrame] | None = None
-    #: set by :meth:`resolve`: the quarantined row numbers and the input's row count
+    #: set by :meth:`resolve`: the quarantined row numbers
     bad_rows: pl.Series | None = None
-    n_rows: int = 0
+    _input_rows: int | None = None  # see input_rows()
 
     def resolve(self, *, engine: str = "auto") -> tuple[pl.LazyFrame, pl.LazyFrame]:
         """The clean and quarantine plans (clean in input order; quarantine by ``source_row``).
@@ -102,7 +102,7 @@ class TablePlan:
             return self.resolved
         # Both passes read the input a slice of rows at a time: polars reads ahead of the
         # parsing, and memory would grow with the file (analysis/slices.py).
-        n_rows = self.raw.frame.select(pl.len()).collect(engine=engine).item()
+        n_rows = self.input_rows(engine=engine)
         candidate = self._candidate(n_rows, engine=engine)
         # Pass 2 keeps only row-level failures and duplicate candidates.
         suspect = collect_sliced(
@@ -111,7 +111,7 @@ class TablePlan:
             rows=n_rows,
             engine=engine,
         )
-        return self._settled(suspect, n_rows)
+        return self._settled(suspect)
 
     def resolve_feeding(
         self,
@@ -131,7 +131,7 @@ class TablePlan:
         """
         if self.resolved is not None:
             raise RuntimeError(f"{self.raw.name} is already resolved: nothing would be fed")
-        n_rows = self.raw.frame.select(pl.len()).collect().item()
+        n_rows = self.input_rows()
         candidate = self._candidate(n_rows)
         wanted = [_PARSED + c for c in columns if _PARSED + c not in self._suspect_cols()]
         renamed = {_PARSED + c: c for c in columns}
@@ -161,7 +161,13 @@ class TablePlan:
                 schema=self.rows.with_columns(candidate).select(suspect_cols).collect_schema()
             )
         )
-        return self._settled(suspect, n_rows)
+        return self._settled(suspect)
+
+    def input_rows(self, *, engine: str = "auto") -> int:
+        """The well-formed rows of the input file (counted once: a CSV is scanned for it)."""
+        if self._input_rows is None:
+            self._input_rows = self.raw.frame.select(pl.len()).collect(engine=engine).item()
+        return self._input_rows
 
     def _candidate(self, n_rows: int, *, engine: str = "auto") -> pl.Expr:
         """``__candidate``: the row's key hash repeats (pass 1, which reads only the key).
@@ -193,13 +199,13 @@ class TablePlan:
             "__candidate",
         ]
 
-    def _settled(self, suspect: pl.DataFrame, n_rows: int) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    def _settled(self, suspect: pl.DataFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
         raw_cols = list(self.raw.columns)
         bad = _settle(suspect, raw_cols=raw_cols, key=list(self.key), rep_ref=self.rep_ref)
         # A membership filter on a small set of row numbers streams in bounded memory
         # (an anti join on 15M rows would materialise them).
         bad_rows = bad.get_column(_ROW).implode()
-        self.bad_rows, self.n_rows = bad_rows, n_rows
+        self.bad_rows = bad_rows
         clean = self._clean_of(self.rows)
         # The suspects already hold the raw values: no second pass over the input.
         quarantine = (
@@ -237,7 +243,10 @@ class TablePlan:
         Stacked in order they are ``resolve()[0]``; see :mod:`analysis.slices`.
         """
         self.resolve()
-        return [self._clean_of(part) for part in row_slices(self.rows, rows=self.n_rows, step=step)]
+        return [
+            self._clean_of(part)
+            for part in row_slices(self.rows, rows=self.input_rows(), step=step)
+        ]
 
 
 @dataclass
@@ -603,7 +612,7 @@ def write_validation(
                         quarantine_plan.sink_parquet(quarantine_path, lazy=True),
                     ]
                 )
-            input_rows = plan.raw.frame.select(pl.len()).collect().item()
+            input_rows = plan.input_rows()
             if plan.raw.malformed is not None:
                 input_rows += plan.raw.malformed.height
         except pl.exceptions.PolarsError as err:
