@@ -34,9 +34,8 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
@@ -142,18 +141,21 @@ def write_decisions(
     empty_rows = decision_rows(
         activities.clear(), keyed.clear().lazy(), shapes.lazy(), layout=layout, taxonomy=taxonomy
     )
-    with _ChunkWriter(path, keyed, shapes, layout=layout, empty_rows=empty_rows) as writer:
-        if len(parts) <= 1:
+    if len(parts) <= 1:
+
+        def one_partition() -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
             # slice by slice: one query over all of them would read them all at once
-            rows = pl.concat(
-                [_narrow(part, keyed, shapes, layout, taxonomy).collect() for part in slices]
-            )
-            writer.append(rows)
-        else:
-            _write_parts(
-                slices, keyed, shapes, writer, parts=parts, layout=layout, taxonomy=taxonomy
-            )
-    return writer.written
+            narrow = [_narrow(part, keyed, shapes, layout, taxonomy).collect() for part in slices]
+            yield pl.concat(narrow), keyed
+
+        partitions: Iterable[tuple[pl.DataFrame, pl.DataFrame]] = one_partition()
+    else:
+        partitions = _scratch_parts(
+            slices, keyed, shapes, path, parts=parts, layout=layout, taxonomy=taxonomy
+        )
+    return _sink_decisions(
+        path, partitions, keyed=keyed, shapes=shapes, layout=layout, empty_rows=empty_rows
+    )
 
 
 def write_decision_rows(
@@ -173,13 +175,17 @@ def write_decision_rows(
     carry (classified).
     """
     empty_rows = parts[0].clear().lazy()
-    with _ChunkWriter(Path(path), reps, shapes, layout=layout, empty_rows=empty_rows) as writer:
-        while parts:
+
+    def partitions() -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+        while parts:  # let go of each partition's rows once it is sorted
             rows = parts.pop(0)
             if rows.height:
-                writer.append(rows)
+                yield rows, reps
             del rows
-    return writer.written
+
+    return _sink_decisions(
+        Path(path), partitions(), keyed=reps, shapes=shapes, layout=layout, empty_rows=empty_rows
+    )
 
 
 def _narrow(
@@ -195,77 +201,80 @@ def _narrow(
     )
 
 
-class _ChunkWriter:
-    """Appends sorted partitions to the decisions file, naming them a chunk at a time.
+def _sink_decisions(
+    path: Path,
+    partitions: Iterable[tuple[pl.DataFrame, pl.DataFrame]],
+    *,
+    keyed: pl.DataFrame,
+    shapes: pl.DataFrame,
+    layout: DecisionLayout,
+    empty_rows: pl.LazyFrame,
+) -> int:
+    """Sort each partition's narrow rows, name them a chunk at a time, write one file.
 
-    Only the narrow rows (ids and integers) of a partition are sorted; the text columns
-    (rep, team, subject, ...) are attached to :data:`CHUNK_ROWS` rows at a time as
-    they are written, so the full-width table is never held in memory.
+    ``partitions`` yields, in rep order, the narrow :func:`decision_rows` of whole reps
+    and those reps (from :func:`rep_keys`). Only the narrow rows of a partition are
+    sorted; the text columns (rep, team, subject, ...) are attached to
+    :data:`CHUNK_ROWS` rows at a time, so the full-width table is never held in memory.
+    The chunks stream into polars' parquet sink, which encodes the columns in parallel
+    (pyarrow's writer encoded them one after the other: 8 s against 3.5 s at 15M).
+    Returns the rows written.
     """
+    from polars.io.plugins import register_io_source
 
-    def __init__(
-        self,
-        path: Path,
-        keyed: pl.DataFrame,
-        shapes: pl.DataFrame,
-        *,
-        layout: DecisionLayout,
-        empty_rows: pl.LazyFrame,
-    ) -> None:
-        self.path, self.keyed, self.shapes, self.layout = path, keyed, shapes, layout
-        self.empty_rows = empty_rows  # the narrow rows' schema, for a period without any
-        self.written = 0
-        self._writer: Any = None
+    schema = name_decisions(
+        sort_decisions(empty_rows, layout=layout), keyed.clear(), shapes, layout=layout
+    ).collect_schema()
+    written = 0
 
-    def __enter__(self) -> _ChunkWriter:
-        return self
+    def chunks() -> Iterator[pl.DataFrame]:
+        nonlocal written
+        for rows, reps in partitions:
+            # rows is in memory: sort_decisions reads it three times for free
+            ordered = sort_decisions(rows.lazy(), layout=layout).collect()
+            del rows
+            for offset in range(0, ordered.height, CHUNK_ROWS):
+                chunk = ordered.slice(offset, CHUNK_ROWS).lazy()
+                table = name_decisions(chunk, reps, shapes, layout=layout).collect()
+                written += table.height
+                yield table
 
-    def append(self, rows: pl.DataFrame, reps: pl.DataFrame | None = None) -> None:
-        """Sort the narrow :func:`decision_rows` of whole reps and write them."""
-        import pyarrow.parquet as pq
+    def source(
+        with_columns: list[str] | None,
+        predicate: pl.Expr | None,
+        n_rows: int | None,
+        batch_size: int | None,
+    ) -> Iterator[pl.DataFrame]:
+        # the sink asks for every column and row; honour the protocol all the same
+        for table in chunks():
+            if with_columns is not None:
+                table = table.select(with_columns)
+            if predicate is not None:
+                table = table.filter(predicate)
+            yield table
 
-        reps = self.keyed if reps is None else reps
-        # rows is in memory: sort_decisions reads it three times for free
-        ordered = sort_decisions(rows.lazy(), layout=self.layout).collect()
-        for offset in range(0, ordered.height, CHUNK_ROWS):
-            chunk = ordered.slice(offset, CHUNK_ROWS).lazy()
-            table = name_decisions(chunk, reps, self.shapes, layout=self.layout).collect()
-            arrow = table.to_arrow()
-            if self._writer is None:
-                self._writer = pq.ParquetWriter(
-                    self.path, arrow.schema, compression="zstd", compression_level=ZSTD_LEVEL
-                )
-            self._writer.write_table(arrow, row_group_size=CHUNK_ROWS)
-            self.written += table.height
-
-    def __exit__(self, *exc: object) -> None:
-        if self._writer is not None:
-            self._writer.close()
-        elif exc[0] is None:  # nothing in the period: an empty table with the right columns
-            name_decisions(
-                sort_decisions(self.empty_rows, layout=self.layout),
-                self.keyed.clear(),
-                self.shapes,
-                layout=self.layout,
-            ).collect().write_parquet(self.path)
+    register_io_source(source, schema=schema).sink_parquet(
+        path, compression="zstd", compression_level=ZSTD_LEVEL, row_group_size=CHUNK_ROWS
+    )
+    return written
 
 
-def _write_parts(
+def _scratch_parts(
     slices: Sequence[pl.LazyFrame],
     keyed: pl.DataFrame,
     shapes: pl.DataFrame,
-    writer: _ChunkWriter,
+    path: Path,
     *,
     parts: list[tuple[int, int]],
     layout: DecisionLayout,
     taxonomy: Taxonomy,
-) -> None:
+) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
     import shutil
 
     # One streamed pass parses the activities into narrow integer rows on disk, one
     # folder per partition (beside the output, removed at the end); each partition is
     # then read back alone.
-    scratch = writer.path.with_name(f".{writer.path.stem}.parts")
+    scratch = path.with_name(f".{path.stem}.parts")
     starts = pl.Series([first for first, _ in parts], dtype=pl.Int64)
     part = (pl.lit(starts).search_sorted(pl.col("_rep_rank"), side="right") - 1).cast(pl.UInt32)
     try:
@@ -278,6 +287,6 @@ def _write_parts(
             if not files:  # no activity of these reps in the period
                 continue
             part_reps = keyed.filter(pl.col("_rep_rank").is_between(first, last))
-            writer.append(pl.scan_parquet(files).collect(), part_reps)
+            yield pl.scan_parquet(files).collect(), part_reps
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
