@@ -27,6 +27,7 @@ from analysis.log import get_logger, progress
 from analysis.metrics.hygiene import unmeasured_components
 from analysis.outputs import check_output_dir
 from analysis.periods import DEFAULT_OUTCOME_HORIZON_DAYS, Period, resolve_as_of
+from analysis.threads import single_threaded_blas
 
 _log = get_logger(__name__)
 
@@ -60,6 +61,7 @@ class _Stages:
             self._bar.close()
 
 
+@single_threaded_blas
 def run_metrics(
     data_dir: str | Path,
     out_dir: str | Path,

@@ -133,16 +133,26 @@ class TablePlan:
             raise RuntimeError(f"{self.raw.name} is already resolved: nothing would be fed")
         n_rows = self.input_rows()
         candidate = self._candidate(n_rows)
-        wanted = [_PARSED + c for c in columns if _PARSED + c not in self._suspect_cols()]
+        raw_cols = list(self.raw.columns)
+        flags = [c for c in self._suspect_cols() if c not in raw_cols]
+        wanted = [_PARSED + c for c in columns if _PARSED + c not in flags]
         renamed = {_PARSED + c: c for c in columns}
         suspects: list[pl.DataFrame] = []
         for part in row_slices(self.rows, rows=n_rows, step=step):
-            rows = part.with_columns(candidate).select(*self._suspect_cols(), *wanted).collect()
+            # The raw values are read again only for a slice's suspect rows: carrying
+            # them for every row costs ~40% more than parsing (0.6 s per 4M rows).
+            rows = part.with_columns(candidate).select(*flags, *wanted).collect()
             is_suspect = rows.select(_SUSPECT).to_series()
             suspect = rows.filter(is_suspect)
             clean = rows.filter(~is_suspect).select(_ROW, *renamed)
             del rows
             if suspect.height:
+                raw = (
+                    part.select(_ROW, *raw_cols)
+                    .filter(pl.col(_ROW).is_in(suspect.get_column(_ROW).implode()))
+                    .collect()
+                )
+                suspect = suspect.join(raw, on=_ROW, how="left", maintain_order="left")
                 suspects.append(suspect)
                 # settled among every suspect so far: only earlier rows decide a duplicate
                 bad = _settle(
