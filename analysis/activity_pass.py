@@ -30,13 +30,15 @@ Examples
 ...     "opportunity_id": pl.String}))
 >>> feed.rows, feed.latest.isoformat(), sorted(feed.captured)
 (1, '2026-07-02T09:00:00+00:00', ['lead_id'])
->>> feed.take_decision_rows()[0].select("activity_id", "_shape").rows()
+>>> next(feed.take_decision_rows()).select("activity_id", "_shape").rows()
 [('x', 0)]
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import polars as pl
 
@@ -88,6 +90,7 @@ class ActivityFeed:
         taxonomy: Taxonomy,
         decisions: bool,
         sort_parts: int = 1,
+        spill: Path | None = None,
     ) -> None:
         self.period, self.taxonomy = period, taxonomy
         self.keyed = rep_keys(reps.lazy()).collect()
@@ -103,6 +106,11 @@ class ActivityFeed:
         # the table's order, which starts with the rep)
         self.sort_parts = max(1, min(sort_parts, self.keyed.height))
         self._decisions: list[list[pl.DataFrame]] = [[] for _ in range(self.sort_parts)]
+        # too many rows to keep: each slice's rows of a range go to a file of that range
+        self._spill = spill
+        self._spilled = [0] * self.sort_parts  # rows per range
+        self._slices_fed = 0
+        self.narrow_empty: pl.DataFrame | None = None  # the decision rows' columns
         self._shape_cols = shape_columns(taxonomy)
         self._shapes = pl.DataFrame(
             schema={"activity_type": pl.String, "outcome": pl.String, "subject": pl.String}
@@ -138,7 +146,10 @@ class ActivityFeed:
                 taxonomy=self.taxonomy,
                 rep_lookup=self.keyed,
             )
-            if self.sort_parts == 1:
+            self._slices_fed += 1
+            if self.narrow_empty is None:
+                self.narrow_empty = pl.DataFrame(schema=rows.collect_schema())
+            if self.sort_parts == 1 and self._spill is None:
                 self._decisions[0].append(rows.collect())
                 return
             n_reps = self.keyed.height
@@ -149,7 +160,12 @@ class ActivityFeed:
                 .partition_by("_part", as_dict=True, include_key=False)
             )
             for (i,), frame in split.items():
-                self._decisions[int(i)].append(frame)  # type: ignore[call-overload]
+                if self._spill is None:
+                    self._decisions[int(i)].append(frame)  # type: ignore[call-overload]
+                else:
+                    self._spill.mkdir(parents=True, exist_ok=True)
+                    frame.write_parquet(self._range_file(int(i), self._slices_fed))  # type: ignore[call-overload]
+                    self._spilled[int(i)] += frame.height  # type: ignore[call-overload]
 
     def _add_shapes(self, clean: pl.DataFrame) -> None:
         # ids in first-seen order: they are internal (joined back by id), only the names
@@ -201,14 +217,35 @@ class ActivityFeed:
             )
         return pl.concat(self._touches).lazy()
 
-    def take_decision_rows(self) -> list[pl.DataFrame]:
+    def take_decision_rows(self) -> Iterator[pl.DataFrame]:
         """The narrow decision rows (:func:`decision_rows`), one frame per range of reps.
 
-        In rep order; the feed lets go of them (the caller sorts one range at a time).
+        In rep order, each made when it is asked for (read back, if spilled); the feed
+        lets go of them (the caller sorts one range at a time).
         """
-        parts = [pl.concat(p) for p in self._decisions if p]
-        self._decisions = [[] for _ in range(self.sort_parts)]
-        return parts
+        kept, self._decisions = self._decisions, [[] for _ in range(self.sort_parts)]
+        for i in range(self.sort_parts):
+            if self._spill is not None:
+                files = [self._range_file(i, k) for k in range(1, self._slices_fed + 1)]
+                files = [f for f in files if f.exists()]
+                if files:  # in slice order, as kept in memory
+                    rows = pl.read_parquet(files)
+                    for f in files:
+                        f.unlink()
+                    yield rows
+                    del rows
+            elif kept[i]:
+                yield pl.concat(kept[i])
+            kept[i] = []
+
+    @property
+    def decision_rows_kept(self) -> bool:
+        """True when the decision rows were kept (in memory or spilled) while validating."""
+        return self.decisions and self.narrow_empty is not None
+
+    def _range_file(self, part: int, slice_no: int) -> Path:
+        assert self._spill is not None
+        return self._spill / f"range-{part:05d}-slice-{slice_no:06d}.parquet"
 
     def shapes(self) -> pl.DataFrame:
         """The distinct shapes seen, with their ids and classification."""

@@ -105,7 +105,7 @@ def run_metrics(
         with stages.stage("quarantine"):
             # One read of the activities validates them and keeps what the row-level
             # metrics need (analysis/activity_pass.py); they get no clean copy.
-            feed = _feed_activities(validation, tax, period=period)
+            feed = _feed_activities(validation, tax, period=period, tmp_work=tmp / _WORK)
             lazy = [t for t in ("activities",) if t in validation.tables]
             quality = write_validation(validation, tmp, lazy_clean=lazy)
         clean = {
@@ -238,9 +238,14 @@ SORT_ROWS = 5_000_000
 
 
 def _feed_activities(
-    validation: ValidationResult, taxonomy: Any, *, period: Period
+    validation: ValidationResult, taxonomy: Any, *, period: Period, tmp_work: Path
 ) -> ActivityFeed | None:
-    """Validate the activities in one read that also feeds the row-level metrics."""
+    """Validate the activities in one read that also feeds the row-level metrics.
+
+    A CSV input's clean rows, parsed once here, are also written to
+    ``tmp_work/activities`` (one parquet file per slice, in input order): the other
+    consumers read that instead of parsing the text again (:func:`_clean_activities`).
+    """
     from analysis.decisions.materialize import ROWS_PER_PART
 
     plan = validation.tables.get("activities")
@@ -262,13 +267,27 @@ def _feed_activities(
             reps=reps,
             meetings=meetings,
             taxonomy=taxonomy,
-            decisions=rows <= ROWS_PER_PART,  # larger: classified one rep partition at a time
+            decisions=True,
             sort_parts=-(-rows // SORT_ROWS),
+            # more rows than one partition holds: each range's rows go to disk as they come
+            spill=tmp_work / "decision_rows" if rows > ROWS_PER_PART else None,
         )
         # the feed holds a slice's raw and parsed columns at once (~0.3 GB per million
         # rows; 15M activities peak at 2.6 GiB in this stage). Half-size slices peak at
         # 2.1 GiB but cost ~6 s more at 15M (benchmarks/README.md).
-        plan.resolve_feeding(feed, columns=FEED_COLUMNS, step=slices.SLICE_ROWS)
+        if _read_in_place(plan):
+            plan.resolve_feeding(feed, columns=FEED_COLUMNS, step=slices.SLICE_ROWS)
+        else:
+            spill = tmp_work / "activities"
+            spill.mkdir(parents=True, exist_ok=True)
+            columns = list(plan.columns)
+
+            def spill_and_feed(clean: pl.DataFrame) -> None:
+                part = spill / f"part-{len(list(spill.iterdir())):06d}.parquet"
+                clean.select(columns).write_parquet(part)
+                feed(clean)
+
+            plan.resolve_feeding(spill_and_feed, columns=columns, step=slices.SLICE_ROWS)
     except pl.exceptions.PolarsError as err:
         table = "meetings" if "meetings" in validation.tables and meetings is None else "activities"
         raise BadInputError(
@@ -293,15 +312,19 @@ def _clean_activities(
     The plan's row count is checked against the accounting.
     """
     plan = validation.tables["activities"]
-    # The row slices one after the other: the same rows in the same order, but each
-    # slice is read on its own, so polars' read-ahead stays bounded (analysis/slices.py).
-    view = pl.concat(plan.clean_slices(), how="vertical")
-    if not _read_in_place(plan):
+    spilled = tmp / _WORK / "activities"
+    if _read_in_place(plan):
+        # The row slices one after the other: the same rows in the same order, but each
+        # slice is read on its own, so polars' read-ahead stays bounded (analysis/slices.py).
+        view = pl.concat(plan.clean_slices(), how="vertical")
+    elif spilled.is_dir():  # written while validating (_feed_activities)
+        view = pl.scan_parquet(sorted(spilled.glob("part-*.parquet")))
+    else:
         scratch = tmp / _WORK / "activities.parquet"
         scratch.parent.mkdir(parents=True, exist_ok=True)
-        view.sink_parquet(scratch)
+        pl.concat(plan.clean_slices(), how="vertical").sink_parquet(scratch)
         view = pl.scan_parquet(scratch)
-    # rows fed while validating were counted then; a scratch copy is counted again
+    # rows fed while validating were counted then; a copy is counted again (metadata)
     counted = (
         fed_rows
         if fed_rows is not None and _read_in_place(plan)
@@ -497,11 +520,15 @@ def _decision_stack(
         # with the activity count (analysis/decisions/materialize.py).
         registry.get("decisions")
         path = tmp / "decisions.parquet"
-        parts = feed.take_decision_rows() if feed is not None and feed.decisions else []
-        if parts:  # kept while validating
-            assert feed is not None
+        if feed is not None and feed.decision_rows_kept:  # kept while validating
+            assert feed.narrow_empty is not None
             written["decisions"] = write_decision_rows(
-                parts, path, reps=feed.keyed, shapes=feed.shapes(), layout=feed.layout
+                feed.take_decision_rows(),
+                path,
+                reps=feed.keyed,
+                shapes=feed.shapes(),
+                layout=feed.layout,
+                empty_rows=feed.narrow_empty,
             )
         else:
             written["decisions"] = write_decisions(

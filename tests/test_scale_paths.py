@@ -200,3 +200,77 @@ def test_one_read_of_the_activities_gives_the_tables_of_one_read_per_metric(
     assert quality[0] == quality[1]
     runs = [json.loads((f / "run.json").read_text()) for f in (fed, plain)]
     assert runs[0]["as_of"] == runs[1]["as_of"]  # the latest activity, seen while validating
+
+
+def _fed(activities: pl.LazyFrame) -> pl.DataFrame:
+    """Activities as the feed gets them: a row number and every feed column."""
+    from analysis.activity_pass import FEED_COLUMNS
+
+    missing = [c for c in FEED_COLUMNS if c not in activities.collect_schema().names()]
+    return (
+        activities.with_columns(pl.lit(None, pl.String).alias(c) for c in missing)
+        .with_row_index("__row")
+        .collect()
+    )
+
+
+@pytest.mark.parametrize("sort_parts", [1, 3])
+def test_fed_decisions_spilled_to_disk_equal_those_kept_in_memory(
+    tmp_path: Path, sort_parts: int
+) -> None:
+    """More activities than one partition: the feed writes each range's rows to disk."""
+    from analysis.activity_pass import ActivityFeed
+    from analysis.decisions.materialize import write_decision_rows
+
+    acts = _fed(_activities())
+    written = {}
+    for name, spill in (("memory", None), ("disk", tmp_path / "spill")):
+        feed = ActivityFeed(
+            period=Q3,
+            reps=REPS,
+            meetings=None,
+            taxonomy=load_taxonomy(),
+            decisions=True,
+            sort_parts=sort_parts,
+            spill=spill,
+        )
+        for offset in range(0, acts.height, 4):  # slices of 4 rows
+            feed(acts.slice(offset, 4))
+        assert feed.decision_rows_kept and feed.narrow_empty is not None
+        path = tmp_path / f"{name}.parquet"
+        n = write_decision_rows(
+            feed.take_decision_rows(),
+            path,
+            reps=feed.keyed,
+            shapes=feed.shapes(),
+            layout=feed.layout,
+            empty_rows=feed.narrow_empty,
+        )
+        written[name] = pl.read_parquet(path)
+        assert n == written[name].height
+    expected = classify_activities(
+        _activities(), REPS.lazy(), taxonomy=load_taxonomy(), period=Q3
+    ).collect()
+    assert written["disk"].equals(written["memory"])
+    assert written["disk"].equals(expected)
+    assert not list((tmp_path / "spill").glob("*.parquet")), "spilled rows are removed once read"
+
+
+def test_fed_decisions_with_nothing_in_the_period(tmp_path: Path) -> None:
+    from analysis.activity_pass import ActivityFeed
+    from analysis.decisions.materialize import write_decision_rows
+
+    acts = _fed(_activities().with_columns(pl.col("occurred_at").dt.offset_by("-1y")))
+    feed = ActivityFeed(
+        period=Q3, reps=REPS, meetings=None, taxonomy=load_taxonomy(), decisions=True,
+        sort_parts=2, spill=tmp_path / "spill",
+    )  # fmt: skip
+    feed(acts)
+    assert feed.narrow_empty is not None
+    path = tmp_path / "decisions.parquet"
+    n = write_decision_rows(
+        feed.take_decision_rows(), path, reps=feed.keyed, shapes=feed.shapes(),
+        layout=feed.layout, empty_rows=feed.narrow_empty,
+    )  # fmt: skip
+    assert n == 0
+    assert pl.read_parquet(path).columns[:4] == ["activity_id", "rep_id", "team", "role"]

@@ -305,9 +305,9 @@ def parse_datetime_utc(text: pl.Expr) -> pl.Expr:
         .str.replace(r"\s+([+-]\d{2}:?\d{2})$", "${1}")
         .str.replace(r"T(\d{2}:\d{2})([+-]|$)", "T${1}:00${2}")
     )
-    with_offset = (
-        pl.when(norm.str.contains(r"[+-]\d{2}:?\d{2}$")).then(norm).otherwise(norm + "+00:00")
-    )
+    # naive (ends with the seconds): UTC. One chain, each step once: polars does not
+    # share a subexpression used in both branches of a when/then.
+    with_offset = norm.str.replace(r"(\d{2}:\d{2}:\d{2}(\.\d+)?)$", "${1}+00:00")
     return with_offset.str.to_datetime(
         "%Y-%m-%dT%H:%M:%S%.f%z", time_zone="UTC", time_unit="us", strict=False
     )
@@ -455,8 +455,11 @@ def plan_table(
             else:
                 parsed.append(norm.alias(_PARSED + name))
         else:
-            value = _parse(raw_expr, source=source, target=target, text=text)
-            parsed.append(value.alias(_PARSED + name))
+            parsed.append(
+                _parse(raw_expr, source=source, target=target, text=text).alias(_PARSED + name)
+            )
+            # the checks read the parsed column: the parse (regexes on CSV text) runs once
+            value = pl.col(_PARSED + name)
             if target != pl.String:
                 checks.append((present & _unparsed(value, target), "unparseable_value", name))
             if (table, name) in NON_NEGATIVE:

@@ -159,32 +159,36 @@ def write_decisions(
 
 
 def write_decision_rows(
-    parts: list[pl.DataFrame],
+    parts: Iterable[pl.DataFrame],
     path: str | Path,
     *,
     reps: pl.DataFrame,
     shapes: pl.DataFrame,
     layout: DecisionLayout,
+    empty_rows: pl.DataFrame,
 ) -> int:
     """Write the ``decisions`` table from narrow rows already made; return its rows.
 
     ``parts``: :func:`decision_rows` of every activity (e.g. kept by
     :class:`analysis.activity_pass.ActivityFeed` while validating), one frame per
-    contiguous range of reps in rep order (each is sorted alone); the list is emptied as
-    they are written. ``reps`` from :func:`rep_keys`; ``shapes`` with the ids the rows
-    carry (classified).
+    contiguous range of reps in rep order (each is sorted alone), made as they are
+    asked for. ``reps`` from :func:`rep_keys`; ``shapes`` with the ids the rows carry
+    (classified); ``empty_rows``: the rows' columns (the table of a period without any).
     """
-    empty_rows = parts[0].clear().lazy()
 
     def partitions() -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
-        while parts:  # let go of each partition's rows once it is sorted
-            rows = parts.pop(0)
+        for rows in parts:
             if rows.height:
                 yield rows, reps
-            del rows
+            del rows  # let go of each range's rows once it is sorted
 
     return _sink_decisions(
-        Path(path), partitions(), keyed=reps, shapes=shapes, layout=layout, empty_rows=empty_rows
+        Path(path),
+        partitions(),
+        keyed=reps,
+        shapes=shapes,
+        layout=layout,
+        empty_rows=empty_rows.lazy(),
     )
 
 
