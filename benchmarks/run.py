@@ -4,7 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/run.py --activities 15000000 [--out benchmarks/out]
         [--streaming] [--in-memory] [--skip-pandas] [--scales 1500000,15000000]
-        [--repeat N] [--only floor,metrics,pandas] [--keep-outputs]
+        [--repeat N] [--only floor,metrics,pandas] [--keep-outputs] [--csv]
 
 For each scale it generates (or reuses) a canonical dataset with
 ``benchmarks/generate.py`` and runs each measured thing in its own subprocess,
@@ -19,6 +19,10 @@ so that its peak memory is its own (the child reports its ``VmHWM``:
     default engine), with its per-stage timings and per-stage peak memory.
 ``pandas``
     The decision-load table as a RevOps analyst would write it in pandas.
+``metrics_csv``
+    (``--csv``, largest scale only) the metrics on the same dataset written as CSV
+    files (an analyst's export: every value is text to parse), its outputs compared
+    with the default run's.
 ``metrics_streaming`` / ``metrics_in_memory``
     (``--streaming`` / ``--in-memory``, largest scale only) the metrics with
     every collect on that polars engine (``engine=`` and
@@ -168,6 +172,11 @@ def child_metrics(data: Path, out: Path) -> dict[str, Any]:
     return _child_metrics(data, out, "auto")
 
 
+def child_metrics_csv(data: Path, out: Path) -> dict[str, Any]:
+    """The full decision-stack metrics run on the CSV copy of the dataset."""
+    return _child_metrics(data, out, "auto")
+
+
 def child_metrics_streaming(data: Path, out: Path) -> dict[str, Any]:
     """The full decision-stack metrics run on the streaming engine (every collect)."""
     return _child_metrics(data, out, "streaming")
@@ -182,6 +191,7 @@ CHILDREN = {
     "floor": child_floor,
     "metrics": child_metrics,
     "pandas": child_pandas,
+    "metrics_csv": child_metrics_csv,
     "metrics_streaming": child_metrics_streaming,
     "metrics_in_memory": child_metrics_in_memory,
 }
@@ -345,9 +355,25 @@ def ensure_data(root: Path, n: int) -> Path:
     return data
 
 
+def ensure_csv(data: Path) -> Path:
+    """The dataset in ``data`` written as CSV files beside it (made once, streamed)."""
+    import polars as pl
+
+    csv = data.with_name(f"{data.name}-csv")
+    done = csv / "benchmark_meta.json"
+    if done.exists() and done.read_text() == (data / "benchmark_meta.json").read_text():
+        return csv
+    print(f"[bench] writing the CSV copy {csv}", file=sys.stderr, flush=True)
+    csv.mkdir(parents=True, exist_ok=True)
+    for path in sorted(data.glob("*.parquet")):
+        pl.scan_parquet(path).sink_csv(csv / f"{path.stem}.csv")
+    shutil.copyfile(data / "benchmark_meta.json", done)  # last: marks the copy complete
+    return csv
+
+
 def warm_cache(data: Path) -> None:
     """Read the input files once so that every stage sees a warm page cache."""
-    for path in sorted(data.glob("*.parquet")):
+    for path in sorted([*data.glob("*.parquet"), *data.glob("*.csv")]):
         with path.open("rb") as fh:
             while fh.read(1 << 24):
                 pass
@@ -479,7 +505,13 @@ def build_report(results: dict[str, Any]) -> tuple[str, dict[str, Any]]:
                     f"for {data_ratio:g}x rows)" + (f"; GLM fit alone {fit}" if fit else ""),
                     "pass": fh / max(fl, 1e-9) <= 0.5 * data_ratio,
                 }
-    for kind in ("metrics_streaming", "metrics_in_memory"):
+    csv_run = ok(top, "metrics_csv")
+    if csv_run:
+        targets["metrics_csv_peak_le_3gib (context)"] = {
+            "value": f"{csv_run['peak_rss_gib']} GiB, {csv_run['seconds']:.1f} s",
+            "pass": csv_run["peak_rss_gib"] <= 3,
+        }
+    for kind in ("metrics_csv", "metrics_streaming", "metrics_in_memory"):
         variant = by_scale.get(top, {}).get(kind)
         if variant is None:
             continue
@@ -517,6 +549,11 @@ def main(argv: list[str] | None = None) -> int:
         "--in-memory",
         action="store_true",
         help="also run the metrics with the in-memory engine forced (slow; compared too)",
+    )
+    parser.add_argument(
+        "--csv",
+        action="store_true",
+        help="also run the metrics on a CSV copy of the largest dataset (compared too)",
     )
     parser.add_argument("--skip-pandas", action="store_true")
     parser.add_argument(
@@ -570,6 +607,15 @@ def main(argv: list[str] | None = None) -> int:
         warm_cache(data)
         for kind in kinds:
             runs[kind] = measure_best(kind, data, run_dir, log=log, repeat=args.repeat)
+        if args.csv and n == scales[-1]:
+            csv = ensure_csv(data)
+            warm_cache(csv)
+            runs["metrics_csv"] = measure_best("metrics_csv", csv, run_dir, log=log)
+            if runs["metrics_csv"].get("ok") and runs.get("metrics", {}).get("ok"):
+                runs["_metrics_csv_vs_default"] = compare_outputs(
+                    run_dir / "metrics", run_dir / "metrics_csv"
+                )
+            warm_cache(data)
         if (args.streaming or args.in_memory) and n == scales[-1]:
             variants = ["metrics_streaming"] if args.streaming else []
             variants += ["metrics_in_memory"] if args.in_memory else []
