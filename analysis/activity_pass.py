@@ -8,8 +8,9 @@ row-level metrics need and nothing more:
 * the hygiene component counts per rep (they add up over slices),
 * the handoff touch candidates: activities of an AE on a lead or deal that AE has a
   meeting on (a superset of what :func:`analysis.metrics.handoffs.handoffs` looks at),
-* the narrow decision rows (ids and integers, :func:`decision_rows`) and the distinct
-  activity shapes, when the period's rows fit one rep partition,
+* the narrow decision rows (ids and integers, :func:`decision_rows`) by range of reps,
+  in memory or, above one partition's rows, in one file per range and slice on disk;
+  and the distinct activity shapes,
 * which hygiene source columns hold a value, and the latest activity time (as-of).
 
 Each consumer then runs the same metric function as before on the kept rows, so the
@@ -77,8 +78,10 @@ class ActivityFeed:
 
     ``reps``: the clean reps (collected, small). ``meetings``: the clean meetings (for
     the AE-lead and AE-deal pairs of the handoff touches), or None. ``decisions``: keep
-    the narrow decision rows (False when they would not fit one partition, or when the
-    taxonomy needs a rep's whole history: the caller then classifies the clean plan).
+    the narrow decision rows (not when the taxonomy needs a rep's whole history: the
+    caller then classifies the clean plan), in ``sort_parts`` ranges of reps (equal
+    numbers of reps), on disk in ``spill`` if given (so memory holds one slice's rows
+    and then one range's, not the log's).
     """
 
     def __init__(
@@ -108,7 +111,8 @@ class ActivityFeed:
         self._decisions: list[list[pl.DataFrame]] = [[] for _ in range(self.sort_parts)]
         # too many rows to keep: each slice's rows of a range go to a file of that range
         self._spill = spill
-        self._spilled = [0] * self.sort_parts  # rows per range
+        if spill is not None:
+            spill.mkdir(parents=True, exist_ok=True)
         self._slices_fed = 0
         self.narrow_empty: pl.DataFrame | None = None  # the decision rows' columns
         self._shape_cols = shape_columns(taxonomy)
@@ -163,9 +167,7 @@ class ActivityFeed:
                 if self._spill is None:
                     self._decisions[int(i)].append(frame)  # type: ignore[call-overload]
                 else:
-                    self._spill.mkdir(parents=True, exist_ok=True)
                     frame.write_parquet(self._range_file(int(i), self._slices_fed))  # type: ignore[call-overload]
-                    self._spilled[int(i)] += frame.height  # type: ignore[call-overload]
 
     def _add_shapes(self, clean: pl.DataFrame) -> None:
         # ids in first-seen order: they are internal (joined back by id), only the names
@@ -237,6 +239,24 @@ class ActivityFeed:
             elif kept[i]:
                 yield pl.concat(kept[i])
             kept[i] = []
+
+    def write_decisions(self, path: Path) -> int:
+        """Write the ``decisions`` table from the kept rows (:func:`write_decision_rows`).
+
+        Returns its rows. Only when :attr:`decision_rows_kept`; the rows are let go of.
+        """
+        from analysis.decisions.materialize import write_decision_rows
+
+        if self.narrow_empty is None:
+            raise RuntimeError("no decision rows were kept: classify the clean activities")
+        return write_decision_rows(
+            self.take_decision_rows(),
+            path,
+            reps=self.keyed,
+            shapes=self.shapes(),
+            layout=self.layout,
+            empty_rows=self.narrow_empty,
+        )
 
     @property
     def decision_rows_kept(self) -> bool:

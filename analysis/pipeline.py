@@ -272,9 +272,8 @@ def _feed_activities(
             # more rows than one partition holds: each range's rows go to disk as they come
             spill=tmp_work / "decision_rows" if rows > ROWS_PER_PART else None,
         )
-        # the feed holds a slice's raw and parsed columns at once (~0.3 GB per million
-        # rows; 15M activities peak at 2.6 GiB in this stage). Half-size slices peak at
-        # 2.1 GiB but cost ~6 s more at 15M (benchmarks/README.md).
+        # the feed holds a slice's parsed columns at once (15M activities peak at 2.5
+        # GiB in this stage, with the 15M narrow decision rows kept in memory).
         if _read_in_place(plan):
             plan.resolve_feeding(feed, columns=FEED_COLUMNS, step=slices.SLICE_ROWS)
         else:
@@ -513,7 +512,7 @@ def _decision_stack(
     from analysis.decisions.classify import taxonomy_coverage, unmatched_shapes
     from analysis.decisions.fatigue import fatigue_tables
     from analysis.decisions.load import decision_load, rep_load_summary
-    from analysis.decisions.materialize import write_decision_rows, write_decisions
+    from analysis.decisions.materialize import write_decisions
 
     with stages.stage("classify"):
         # Written one rep partition at a time and scanned back: memory does not grow
@@ -521,15 +520,7 @@ def _decision_stack(
         registry.get("decisions")
         path = tmp / "decisions.parquet"
         if feed is not None and feed.decision_rows_kept:  # kept while validating
-            assert feed.narrow_empty is not None
-            written["decisions"] = write_decision_rows(
-                feed.take_decision_rows(),
-                path,
-                reps=feed.keyed,
-                shapes=feed.shapes(),
-                layout=feed.layout,
-                empty_rows=feed.narrow_empty,
-            )
+            written["decisions"] = feed.write_decisions(path)
         else:
             written["decisions"] = write_decisions(
                 clean["activities"],

@@ -379,3 +379,32 @@ def test_nan_infinite_and_negative_amounts_are_quarantined(tmp_path: Path) -> No
         "unparseable_value": {"amount": 2},
         "invalid_value": {"amount": 1},
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "utc"),
+    [
+        ("2026-07-01T10:00:00", "2026-07-01T10:00:00.000000"),  # naive: UTC
+        ("2026-07-01 10:00", "2026-07-01T10:00:00.000000"),
+        ("2026-07-01T10:00:00.5", "2026-07-01T10:00:00.500000"),
+        ("2026-07-01T10:00:00.123456", "2026-07-01T10:00:00.123456"),
+        ("2026-07-01", "2026-07-01T00:00:00.000000"),
+        ("2026-07-01T10:00:00+02:00", "2026-07-01T08:00:00.000000"),
+        ("2026-07-01T10:00+02:00", "2026-07-01T08:00:00.000000"),
+        ("2026-07-01 10:00:00 -0530", "2026-07-01T15:30:00.000000"),
+        ("2026-07-01T10:00:00.25-05:30", "2026-07-01T15:30:00.250000"),
+        ("2026-07-01T10:00:00Z", "2026-07-01T10:00:00.000000"),
+        ("2026-07-01 10:00 UTC", "2026-07-01T10:00:00.000000"),
+        (" 2026-07-01T10:00:00 GMT ", "2026-07-01T10:00:00.000000"),
+        ("2026-07-01T10:00:00+02:00Z", None),  # two zones
+        ("2026-07-01T10", None),
+        ("2026-07-01T10:00:00.", None),
+        ("01/07/2026 10:00", None),
+        ("2026-07-01T25:00:00", None),
+    ],
+)
+def test_datetime_text_parses_to_utc_or_null(text: str, utc: str | None) -> None:
+    from analysis.canonical.validate import parse_datetime_utc
+
+    parsed = pl.DataFrame({"t": [text]}).select(parse_datetime_utc(pl.col("t"))).item()
+    assert (None if parsed is None else parsed.strftime("%Y-%m-%dT%H:%M:%S.%f")) == utc

@@ -220,7 +220,6 @@ def test_fed_decisions_spilled_to_disk_equal_those_kept_in_memory(
 ) -> None:
     """More activities than one partition: the feed writes each range's rows to disk."""
     from analysis.activity_pass import ActivityFeed
-    from analysis.decisions.materialize import write_decision_rows
 
     acts = _fed(_activities())
     written = {}
@@ -238,14 +237,7 @@ def test_fed_decisions_spilled_to_disk_equal_those_kept_in_memory(
             feed(acts.slice(offset, 4))
         assert feed.decision_rows_kept and feed.narrow_empty is not None
         path = tmp_path / f"{name}.parquet"
-        n = write_decision_rows(
-            feed.take_decision_rows(),
-            path,
-            reps=feed.keyed,
-            shapes=feed.shapes(),
-            layout=feed.layout,
-            empty_rows=feed.narrow_empty,
-        )
+        n = feed.write_decisions(path)
         written[name] = pl.read_parquet(path)
         assert n == written[name].height
     expected = classify_activities(
@@ -258,7 +250,6 @@ def test_fed_decisions_spilled_to_disk_equal_those_kept_in_memory(
 
 def test_fed_decisions_with_nothing_in_the_period(tmp_path: Path) -> None:
     from analysis.activity_pass import ActivityFeed
-    from analysis.decisions.materialize import write_decision_rows
 
     acts = _fed(_activities().with_columns(pl.col("occurred_at").dt.offset_by("-1y")))
     feed = ActivityFeed(
@@ -268,9 +259,6 @@ def test_fed_decisions_with_nothing_in_the_period(tmp_path: Path) -> None:
     feed(acts)
     assert feed.narrow_empty is not None
     path = tmp_path / "decisions.parquet"
-    n = write_decision_rows(
-        feed.take_decision_rows(), path, reps=feed.keyed, shapes=feed.shapes(),
-        layout=feed.layout, empty_rows=feed.narrow_empty,
-    )  # fmt: skip
+    n = feed.write_decisions(path)
     assert n == 0
     assert pl.read_parquet(path).columns[:4] == ["activity_id", "rep_id", "team", "role"]

@@ -55,8 +55,11 @@ from analysis.periods import Period
 _log = get_logger(__name__)
 
 #: Activities per rep partition: only narrow rows are sorted (about 0.1 GB per million)
-#: and named a chunk at a time, so 15M activities take one partition at ~2.4 GiB peak
-#: for the whole run (benchmarks/README.md has the measurements).
+#: and named a chunk at a time, so 15M activities take one partition at ~2.5 GiB peak
+#: for the whole run (benchmarks/README.md has the measurements). Above it the pipeline's
+#: activity feed keeps the decision rows on disk by range of reps
+#: (:class:`analysis.activity_pass.ActivityFeed`); this module's own partitions serve a
+#: taxonomy that needs a rep's whole history, and callers without the feed.
 ROWS_PER_PART = 16_000_000
 #: zstd level of the decisions file: level 1 encodes 15M rows in ~20% less CPU than the
 #: default (3) for a ~10% larger file (benchmarks/README.md).
