@@ -286,7 +286,7 @@ def _feed_activities(
                 clean.select(columns).write_parquet(part)
                 feed(clean)
 
-            plan.resolve_feeding(spill_and_feed, columns=columns, step=slices.SLICE_ROWS)
+            plan.resolve_feeding(spill_and_feed, columns=columns, step=slices.CSV_SLICE_ROWS)
     except pl.exceptions.PolarsError as err:
         table = "meetings" if "meetings" in validation.tables and meetings is None else "activities"
         raise BadInputError(

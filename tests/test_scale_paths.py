@@ -114,6 +114,7 @@ def test_metrics_without_an_activity_copy_and_with_many_partitions(
     assert main(["metrics", *args, "--out", str(tmp_path / "one"), "--quiet"]) == 0
     monkeypatch.setattr(materialize, "ROWS_PER_PART", 2_000)  # dozens of rep partitions
     monkeypatch.setattr(slices, "SLICE_ROWS", 7_000)  # and input slices (duplicates across them)
+    monkeypatch.setattr(slices, "CSV_SLICE_ROWS", 7_000)
     assert main(["metrics", *args, "--out", str(tmp_path / "many"), "--quiet"]) == 0
     csv_args = ["--data", str(csv), *args[2:], "--out", str(tmp_path / "csv_out"), "--quiet"]
     assert main(["metrics", *csv_args]) == 0  # a CSV input: the same tables
@@ -182,6 +183,7 @@ def test_one_read_of_the_activities_gives_the_tables_of_one_read_per_metric(
     generate_sample(data, seed=11, scale=0.2, previous_quarter=False)
     args = ["--data", str(data), "--quarter", "2026Q3", "--quiet"]
     monkeypatch.setattr(slices, "SLICE_ROWS", 5_000)  # duplicates across fed slices
+    monkeypatch.setattr(slices, "CSV_SLICE_ROWS", 5_000)  # (the sample is CSV)
     monkeypatch.setattr(pipeline, "SORT_ROWS", 3_000)  # decision rows sorted by rep ranges
     assert main(["metrics", *args, "--out", str(tmp_path / "fed")]) == 0
     monkeypatch.setattr(pipeline, "_feed_activities", lambda *a, **k: None)
