@@ -22,16 +22,10 @@ from pathlib import Path
 
 import polars as pl
 
-TEXT = [
-    "activity_id",
-    "rep_id",
-    "activity_type",
-    "outcome",
-    "subject",
-    "notes",
-    "lead_id",
-    "opportunity_id",
-]
+from analysis.canonical.schemas import polars_schema
+
+#: The text columns of the canonical activities (stripped, as validation does).
+TEXT = [c for c, dtype in polars_schema("activities").items() if dtype == pl.String]
 
 
 def main(argv: list[str] | None = None) -> int:
