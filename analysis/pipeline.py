@@ -288,6 +288,8 @@ def _feed_activities(
 
             plan.resolve_feeding(spill_and_feed, columns=columns, step=slices.CSV_SLICE_ROWS)
     except pl.exceptions.PolarsError as err:
+        if "os error 28" in str(err) or "No space left on device" in str(err):
+            raise  # a scratch write filled the disk: not the input's fault (exit 1, cli)
         table = "meetings" if "meetings" in validation.tables and meetings is None else "activities"
         raise BadInputError(
             f"unreadable {table} data ({' '.join(str(err).split())[:160]})",

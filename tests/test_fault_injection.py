@@ -233,3 +233,35 @@ def test_disk_full_during_metrics_exits_1_and_keeps_the_previous_output(
     assert "disk full" in err.getvalue().strip().splitlines()[-1]
     assert _digest(out) == good
     assert _litter(tmp_path) == []
+
+
+def test_disk_full_while_the_csv_rows_are_kept_exits_1_not_bad_input(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parsed CSV rows are written to scratch during validation: a full disk there is
+    the disk's fault (exit 1), not the input's (exit 2)."""
+    import contextlib
+    import io
+
+    import polars as pl
+
+    from analysis.cli import main
+
+    real = pl.DataFrame.write_parquet
+
+    def fills_up(self, file, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if "_work" in str(file):  # the scratch copy, as polars reports a full disk
+            raise pl.exceptions.ComputeError("No space left on device (os error 28)")
+        return real(self, file, *args, **kwargs)
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", fills_up)
+    out = tmp_path / "metrics"
+    args = ["metrics", "--data", str(sample), "--out", str(out), "--quarter", "2026Q3", "--quiet"]
+    assert (sample / "activities.csv").exists()  # CSV input: its rows are kept as scratch
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        status = main(args)
+    assert status == 1
+    assert "disk full" in err.getvalue().strip().splitlines()[-1]
+    assert not out.exists()
+    assert _litter(tmp_path) == []

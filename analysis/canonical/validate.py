@@ -305,9 +305,10 @@ def parse_datetime_utc(text: pl.Expr) -> pl.Expr:
         .str.replace(r"\s+([+-]\d{2}:?\d{2})$", "${1}")
         .str.replace(r"T(\d{2}:\d{2})([+-]|$)", "T${1}:00${2}")
     )
-    # naive (ends with the seconds): UTC. One chain, each step once: polars does not
-    # share a subexpression used in both branches of a when/then.
-    with_offset = norm.str.replace(r"(\d{2}:\d{2}:\d{2}(\.\d+)?)$", "${1}+00:00")
+    # naive (ends with the seconds; the parser takes one-digit fields too): UTC. One
+    # chain, each step once: polars does not share a subexpression used in both branches
+    # of a when/then.
+    with_offset = norm.str.replace(r"(\d{1,2}:\d{1,2}:\d{1,2}(\.\d+)?)$", "${1}+00:00")
     return with_offset.str.to_datetime(
         "%Y-%m-%dT%H:%M:%S%.f%z", time_zone="UTC", time_unit="us", strict=False
     )

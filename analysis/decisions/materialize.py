@@ -235,30 +235,33 @@ def _sink_decisions(
     written = 0
 
     def chunks() -> Iterator[pl.DataFrame]:
-        nonlocal written
         for rows, reps in partitions:
-            # rows is in memory: sort_decisions reads it three times for free
+            # rows is in memory: sort_decisions reads it three times for free (the
+            # caller holds the range's rows until the next is asked for)
             ordered = sort_decisions(rows.lazy(), layout=layout).collect()
-            del rows
             for offset in range(0, ordered.height, CHUNK_ROWS):
                 chunk = ordered.slice(offset, CHUNK_ROWS).lazy()
-                table = name_decisions(chunk, reps, shapes, layout=layout).collect()
-                written += table.height
-                yield table
+                yield name_decisions(chunk, reps, shapes, layout=layout).collect()
 
     def source(
         with_columns: list[str] | None,
         predicate: pl.Expr | None,
         n_rows: int | None,
-        batch_size: int | None,
+        batch_size: int | None,  # a hint only: the chunks keep their size
     ) -> Iterator[pl.DataFrame]:
-        # the sink asks for every column and row; honour the protocol all the same
+        nonlocal written
+        # the sink asks for every column and row; the protocol is honoured all the same
+        left = n_rows
         for table in chunks():
-            if with_columns is not None:
-                table = table.select(with_columns)
             if predicate is not None:
                 table = table.filter(predicate)
-            yield table
+            if left is not None:
+                table = table.head(left)
+                left -= table.height
+            written += table.height
+            yield table if with_columns is None else table.select(with_columns)
+            if left == 0:
+                return
 
     register_io_source(source, schema=schema).sink_parquet(
         path, compression="zstd", compression_level=ZSTD_LEVEL, row_group_size=CHUNK_ROWS
