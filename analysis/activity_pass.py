@@ -71,6 +71,9 @@ CAPTURE_COLUMNS = sorted(
     {c for table, cols in COMPONENT_SOURCES.values() if table == "activities" for c in cols}
 )
 _TOUCH_COLUMNS = ["rep_id", "occurred_at", "lead_id", "opportunity_id", "activity_type"]
+#: Spilled decision rows are kept in this many buckets of reps per sorted range, so that
+#: ranges can be balanced by rows when they are read back.
+SPILL_BUCKETS_PER_RANGE = 8
 
 
 class ActivityFeed:
@@ -109,10 +112,15 @@ class ActivityFeed:
         # the table's order, which starts with the rep)
         self.sort_parts = max(1, min(sort_parts, self.keyed.height))
         self._decisions: list[list[pl.DataFrame]] = [[] for _ in range(self.sort_parts)]
-        # too many rows to keep: each slice's rows of a range go to a file of that range
+        # too many rows to keep: each slice's rows of a small range of reps (a bucket) go
+        # to a file of that bucket; buckets are grouped by their rows when read back, so
+        # a range holds about rows / sort_parts rows even where busy reps sit together
         self._spill = spill
+        self._buckets = self.sort_parts
         if spill is not None:
             spill.mkdir(parents=True, exist_ok=True)
+            self._buckets = min(self.keyed.height, self.sort_parts * SPILL_BUCKETS_PER_RANGE)
+        self._bucket_rows = [0] * self._buckets
         self._slices_fed = 0
         self.narrow_empty: pl.DataFrame | None = None  # the decision rows' columns
         self._shape_cols = shape_columns(taxonomy)
@@ -157,7 +165,7 @@ class ActivityFeed:
                 self._decisions[0].append(rows.collect())
                 return
             n_reps = self.keyed.height
-            part = ((pl.col("_rep_rank") - 1) * self.sort_parts // n_reps).alias("_part")
+            part = ((pl.col("_rep_rank") - 1) * self._buckets // n_reps).alias("_part")
             split = (
                 rows.with_columns(part)
                 .collect()
@@ -167,7 +175,8 @@ class ActivityFeed:
                 if self._spill is None:
                     self._decisions[int(i)].append(frame)  # type: ignore[call-overload]
                 else:
-                    frame.write_parquet(self._range_file(int(i), self._slices_fed))  # type: ignore[call-overload]
+                    frame.write_parquet(self._bucket_file(int(i), self._slices_fed))  # type: ignore[call-overload]
+                    self._bucket_rows[int(i)] += frame.height  # type: ignore[call-overload]
 
     def _add_shapes(self, clean: pl.DataFrame) -> None:
         # ids in first-seen order: they are internal (joined back by id), only the names
@@ -226,17 +235,21 @@ class ActivityFeed:
         lets go of them (the caller sorts one range at a time).
         """
         kept, self._decisions = self._decisions, [[] for _ in range(self.sort_parts)]
-        for i in range(self.sort_parts):
-            if self._spill is not None:
-                files = [self._range_file(i, k) for k in range(1, self._slices_fed + 1)]
+        if self._spill is not None:
+            for buckets in _ranges_of(self._bucket_rows, parts=self.sort_parts):
+                files = [
+                    self._bucket_file(b, k) for b in buckets for k in range(1, self._slices_fed + 1)
+                ]
                 files = [f for f in files if f.exists()]
-                if files:  # in slice order, as kept in memory
+                if files:  # in rep, then slice order (sorting makes any order the same)
                     rows = pl.read_parquet(files)
                     for f in files:
                         f.unlink()
                     yield rows
                     del rows
-            elif kept[i]:
+            return
+        for i in range(self.sort_parts):
+            if kept[i]:
                 yield pl.concat(kept[i])
             kept[i] = []
 
@@ -263,9 +276,9 @@ class ActivityFeed:
         """True when the decision rows were kept (in memory or spilled) while validating."""
         return self.decisions and self.narrow_empty is not None
 
-    def _range_file(self, part: int, slice_no: int) -> Path:
+    def _bucket_file(self, bucket: int, slice_no: int) -> Path:
         assert self._spill is not None
-        return self._spill / f"range-{part:05d}-slice-{slice_no:06d}.parquet"
+        return self._spill / f"bucket-{bucket:05d}-slice-{slice_no:06d}.parquet"
 
     def shapes(self) -> pl.DataFrame:
         """The distinct shapes seen, with their ids and classification."""
@@ -283,3 +296,23 @@ def _touch_pairs(meetings: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         by_lead.select(ae, "lead_id").unique(),
         by_opp.select(ae, "opportunity_id").unique(),
     )
+
+
+def _ranges_of(rows: list[int], *, parts: int) -> list[list[int]]:
+    """Consecutive buckets grouped into ranges of about ``sum(rows) / parts`` rows each.
+
+    A bucket is never split; empty buckets join their neighbours.
+
+    >>> _ranges_of([5, 0, 1, 1, 1, 6, 0, 0], parts=2)
+    [[0, 1, 2, 3], [4, 5, 6, 7]]
+    """
+    target = max(1, -(-sum(rows) // max(parts, 1)))
+    ranges: list[list[int]] = [[]]
+    size = 0
+    for bucket, n in enumerate(rows):
+        if ranges[-1] and size and size + n > target:
+            ranges.append([])
+            size = 0
+        ranges[-1].append(bucket)
+        size += n
+    return ranges

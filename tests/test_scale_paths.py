@@ -264,3 +264,36 @@ def test_fed_decisions_with_nothing_in_the_period(tmp_path: Path) -> None:
     n = feed.write_decisions(path)
     assert n == 0
     assert pl.read_parquet(path).columns[:4] == ["activity_id", "rep_id", "team", "role"]
+
+
+def test_spilled_ranges_are_balanced_by_rows_where_busy_reps_sit_together(
+    tmp_path: Path,
+) -> None:
+    """Equal numbers of reps per range would put every busy rep in one range."""
+    from analysis.activity_pass import ActivityFeed, _ranges_of
+
+    reps = reps_frame([(f"r{i:02d}", "T", "AE", "UTC") for i in range(16)])
+    busy = {"r00", "r01", "r02", "r03"}  # the first reps in rep_id order do most of the work
+    rows = [
+        {
+            "activity_id": f"{rep}-{k}",
+            "rep_id": rep,
+            "occurred_at": utc(2026, 7, 1 + k % 20, 9 + k % 8, k % 60),
+            "activity_type": "call",
+            "outcome": "positive",
+            "subject": "Discovery",
+        }
+        for rep in [f"r{i:02d}" for i in range(16)]
+        for k in range(40 if rep in busy else 2)
+    ]
+    acts = _fed(pl.LazyFrame(rows).with_columns(pl.col("occurred_at").dt.replace_time_zone("UTC")))
+    feed = ActivityFeed(
+        period=Q3, reps=reps, meetings=None, taxonomy=load_taxonomy(), decisions=True,
+        sort_parts=4, spill=tmp_path / "spill",
+    )  # fmt: skip
+    for offset in range(0, acts.height, 50):
+        feed(acts.slice(offset, 50))
+    sizes = [frame.height for frame in feed.take_decision_rows()]
+    assert sum(sizes) == acts.height == 184
+    assert max(sizes) <= 2 * -(-acts.height // 4)  # by rep count: one range would hold 160
+    assert _ranges_of([0, 0], parts=3) == [[0, 1]]  # no rows: one (empty) range
