@@ -7,6 +7,7 @@ calls is a pure LazyFrame function; each output table is collected once.
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -233,6 +234,8 @@ def run_metrics(
 
 
 _WORK = "_work"  # scratch files of one run, removed before the output is swapped in
+#: The parsed clean rows of a CSV activity log, one parquet file per slice (in _WORK).
+_PARSED_CSV = "activities"
 #: Decision rows sorted at a time (a range of reps): a sort holds ~3x its rows' memory.
 SORT_ROWS = 5_000_000
 
@@ -277,13 +280,13 @@ def _feed_activities(
         if _read_in_place(plan):
             plan.resolve_feeding(feed, columns=FEED_COLUMNS, step=slices.SLICE_ROWS)
         else:
-            spill = tmp_work / "activities"
+            spill = tmp_work / _PARSED_CSV
             spill.mkdir(parents=True, exist_ok=True)
             columns = list(plan.columns)
+            numbers = itertools.count()
 
             def spill_and_feed(clean: pl.DataFrame) -> None:
-                part = spill / f"part-{len(list(spill.iterdir())):06d}.parquet"
-                clean.select(columns).write_parquet(part)
+                clean.select(columns).write_parquet(spill / f"part-{next(numbers):06d}.parquet")
                 feed(clean)
 
             plan.resolve_feeding(spill_and_feed, columns=columns, step=slices.CSV_SLICE_ROWS)
@@ -313,7 +316,7 @@ def _clean_activities(
     The plan's row count is checked against the accounting.
     """
     plan = validation.tables["activities"]
-    spilled = tmp / _WORK / "activities"
+    spilled = tmp / _WORK / _PARSED_CSV
     if _read_in_place(plan):
         # The row slices one after the other: the same rows in the same order, but each
         # slice is read on its own, so polars' read-ahead stays bounded (analysis/slices.py).
