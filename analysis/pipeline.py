@@ -26,9 +26,9 @@ from analysis.errors import BadInputError
 from analysis.io import atomic_output_dir, write_json, write_table
 from analysis.log import get_logger, progress
 from analysis.metrics.hygiene import unmeasured_components
+from analysis.numeric_settings import numeric_run_settings
 from analysis.outputs import check_output_dir
 from analysis.periods import DEFAULT_OUTCOME_HORIZON_DAYS, Period, resolve_as_of
-from analysis.threads import single_threaded_blas
 
 _log = get_logger(__name__)
 
@@ -62,7 +62,7 @@ class _Stages:
             self._bar.close()
 
 
-@single_threaded_blas
+@numeric_run_settings
 def run_metrics(
     data_dir: str | Path,
     out_dir: str | Path,

@@ -25,8 +25,8 @@ import polars as pl
 from analysis.errors import BadInputError
 from analysis.impact.did import METHOD, did_poisson, event_study
 from analysis.impact.panels import METRICS, metric_days, rep_week_panel
+from analysis.numeric_settings import numeric_run_settings
 from analysis.periods import DEFAULT_OUTCOME_HORIZON_DAYS, Period, resolve_as_of
-from analysis.threads import single_threaded_blas
 
 __all__ = [
     "IMPACT_COLUMNS",
@@ -272,7 +272,7 @@ def _impact_row(
     )
 
 
-@single_threaded_blas
+@numeric_run_settings
 def run_impact(
     data_dir: str | Path,
     out_dir: str | Path,
