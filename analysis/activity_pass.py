@@ -100,7 +100,9 @@ class ActivityFeed:
     ) -> None:
         self.period, self.taxonomy = period, taxonomy
         self.keyed = rep_keys(reps.lazy()).collect()
-        self.layout = DecisionLayout.of(period, self.keyed["timezone"].unique().to_list())
+        self.layout = DecisionLayout.of(
+            period, self.keyed["timezone"].unique().to_list(), reps=self.keyed.height
+        )
         self.decisions = decisions and not taxonomy.uses_first_touch
         self.rows = 0
         self.latest: datetime | None = None

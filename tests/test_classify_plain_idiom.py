@@ -13,15 +13,31 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from analysis.decisions.classify import (
+    _DAY_US,
+    _WITHIN_DAY_BITS,
+    _WITHIN_DAY_MARGIN_US,
     DECISION_COLUMNS,
+    DecisionLayout,
+    activity_shapes,
     classify_activities,
+    decision_rows,
     local_clock,
     local_day,
+    rep_keys,
+    sort_decisions,
 )
 from analysis.decisions.taxonomy import UNCLASSIFIED, Taxonomy, load_taxonomy
 from analysis.periods import Period
 
-ZONES = ["UTC", "America/Los_Angeles", "Asia/Tokyo", "Europe/Berlin", "Pacific/Kiritimati"]
+ZONES = [
+    "UTC",
+    "America/Los_Angeles",
+    "Asia/Tokyo",
+    "Europe/Berlin",
+    "Pacific/Kiritimati",  # UTC+14, the largest offset
+    "Etc/GMT+12",  # UTC-12, the smallest
+    "Australia/Lord_Howe",  # a half-hour daylight-saving shift
+]
 TYPES = ["call", "Call", "email", "EMAIL", "meeting", "task", "note", "sms", "stage_change", "fax"]
 OUTCOMES = ["Connected", " not-interested ", "replied", "no answer", "Won", None]
 SUBJECTS = [
@@ -63,7 +79,9 @@ subject_matches = "(?i)follow"
 """
 
 
-def _random_data(seed: int, n: int = 4000) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _random_data(
+    seed: int, n: int = 4000, *, start: datetime = datetime(2026, 6, 28, tzinfo=UTC)
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     rng = np.random.default_rng(seed)
     reps = pl.DataFrame(
         {
@@ -73,7 +91,6 @@ def _random_data(seed: int, n: int = 4000) -> tuple[pl.DataFrame, pl.DataFrame]:
             "timezone": rng.choice(ZONES, 8).tolist(),
         }
     )
-    start = datetime(2026, 6, 28, tzinfo=UTC)
     # whole minutes over three weeks: many activities of a rep share a timestamp
     minutes = rng.integers(0, 21 * 24 * 60 // 7, n) * 7
     acts = pl.DataFrame(
@@ -159,3 +176,48 @@ def test_fast_classify_equals_the_plain_idiom(seed: int, which: str, tmp_path: P
     ties = fast.group_by("rep_id", "occurred_at").len().filter(pl.col("len") > 1)
     assert ties.height > 10  # ...and many (rep, timestamp) ties broken by activity_id
     assert_frame_equal(fast, plain.with_columns(pl.col(enums).cast(pl.String)))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_int64_sort_key_orders_as_the_int128_key(seed: int) -> None:
+    """With the reps known the rows sort on one Int64 (rep-day, time within the local
+    day): the same order and numbering as the Int128 key, at the extreme UTC offsets and
+    across the autumn clock changes (Europe, the US, Lord Howe's half hour in April)."""
+    taxonomy = load_taxonomy()
+    for start, period in [
+        (datetime(2026, 6, 28, tzinfo=UTC), PERIOD),
+        (datetime(2026, 10, 18, tzinfo=UTC), Period.between("2026-10-20", "2026-11-05")),
+        (datetime(2026, 3, 30, tzinfo=UTC), Period.between("2026-04-01", "2026-04-15")),
+    ]:
+        acts, reps = _random_data(seed, start=start)
+        reps = reps.with_columns(timezone=pl.Series([ZONES[i % len(ZONES)] for i in range(8)]))
+        keyed = rep_keys(reps.lazy()).collect()
+        shapes = activity_shapes(acts.lazy(), taxonomy=taxonomy).collect()
+        wide = DecisionLayout.of(period, ZONES)
+        narrow = DecisionLayout.of(period, ZONES, reps=keyed.height)
+        assert narrow.int64_key and not wide.int64_key
+        rows = decision_rows(
+            acts.lazy(), keyed.lazy(), shapes.lazy(), layout=wide, taxonomy=taxonomy
+        ).collect()
+        assert rows.height > 1000
+        # the time within the local day fills [2 h, 52 h) of its 2^38 us at these offsets
+        day = pl.col("_rep_day") & ((1 << wide.day_bits) - 1)
+        within = rows.select(
+            pl.col("_us") - (day + 2) * _DAY_US + _WITHIN_DAY_MARGIN_US
+        ).to_series()
+        hour = 3_600_000_000
+        assert 2 * hour <= within.min() < 3 * hour and 51 * hour < within.max() < 52 * hour
+        assert within.max() < 1 << _WITHIN_DAY_BITS
+        by_int128 = sort_decisions(rows.lazy(), layout=wide).collect()
+        by_int64 = sort_decisions(rows.lazy(), layout=narrow).collect()
+        ties = by_int128.group_by("_rep_rank", "_us").len().filter(pl.col("len") > 1)
+        assert ties.height > 10  # many (rep, instant) ties, broken by activity_id
+        assert_frame_equal(by_int64, by_int128)
+
+
+def test_int64_sort_key_only_where_it_fits() -> None:
+    quarter, decade = Period.quarter("2026Q3"), Period.between("2020-01-01", "2030-01-01")
+    assert DecisionLayout.of(quarter, ["UTC"], reps=200_000).int64_key  # 18 + 7 + 38 bits
+    assert not DecisionLayout.of(quarter, ["UTC"], reps=300_000).int64_key  # 19 + 7 + 38
+    assert not DecisionLayout.of(decade, ["UTC"], reps=20_000).int64_key  # 15 + 12 + 38
+    assert not DecisionLayout.of(quarter, ["UTC"]).int64_key  # reps unknown

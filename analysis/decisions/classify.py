@@ -272,6 +272,14 @@ def _us_since(start: datetime) -> pl.Expr:
     return (pl.col("occurred_at") - pl.lit(start)).dt.total_microseconds()
 
 
+_DAY_US = 86_400_000_000
+#: A rep's local day spans, in UTC, from its midnight minus the zone's offset (at most
+#: +14 h) to the next midnight minus the offset (at least -12 h): counted from 16 h
+#: before its UTC midnight, every instant of it lies within [2 h, 52 h), below 2^38 us.
+_WITHIN_DAY_MARGIN_US = 16 * 3_600_000_000
+_WITHIN_DAY_BITS = 38
+
+
 @dataclass(frozen=True)
 class DecisionLayout:
     """How :func:`decision_rows` packs a rep-day and a timestamp into integers.
@@ -279,6 +287,9 @@ class DecisionLayout:
     ``lo`` is the UTC origin of ``_us`` (two days before the period: local offsets are
     within +-14 h); ``day_bits`` / ``us_bits`` are the bit widths of the day offset and
     of the microseconds, so ``(_rep_day, _us, tie)`` packs into one Int128 sort key.
+    ``rep_bits``, the bit width of the largest rep rank when the reps are known: if
+    ``_rep_day`` and a time within its local day fit in 63 bits, :func:`sort_decisions`
+    sorts one Int64 instead (a third faster; same order).
     """
 
     period: Period
@@ -287,10 +298,14 @@ class DecisionLayout:
     hi: datetime
     day_bits: int
     us_bits: int
+    rep_bits: int | None = None
 
     @classmethod
-    def of(cls, period: Period, zones: Sequence[str | None]) -> DecisionLayout:
-        """The layout of ``period`` for reps in ``zones`` (``None`` entries are ignored)."""
+    def of(
+        cls, period: Period, zones: Sequence[str | None], *, reps: int | None = None
+    ) -> DecisionLayout:
+        """The layout of ``period`` for ``reps`` reps (if known) in ``zones`` (``None``
+        entries are ignored)."""
         lo = datetime.combine(period.start - timedelta(days=2), time(), tzinfo=UTC)
         hi = datetime.combine(period.end + timedelta(days=2), time(), tzinfo=UTC)
         day_bits = max(1, (period.end - period.start).days.bit_length())
@@ -298,8 +313,19 @@ class DecisionLayout:
         if 32 + day_bits + us_bits + 32 > 126:  # pragma: no cover - periods of decades
             raise ValueError(f"period {period.label} is too long to classify in one pass")
         return cls(
-            period, tuple(sorted({z for z in zones if z is not None})), lo, hi, day_bits, us_bits
+            period,
+            tuple(sorted({z for z in zones if z is not None})),
+            lo,
+            hi,
+            day_bits,
+            us_bits,
+            None if reps is None else max(1, reps.bit_length()),
         )
+
+    @property
+    def int64_key(self) -> bool:
+        """Whether ``(_rep_day, time within the local day)`` packs into one Int64."""
+        return self.rep_bits is not None and self.rep_bits + self.day_bits + _WITHIN_DAY_BITS <= 63
 
 
 def rep_keys(reps: pl.LazyFrame) -> pl.LazyFrame:
@@ -466,6 +492,8 @@ def sort_decisions(rows: pl.LazyFrame, *, layout: DecisionLayout) -> pl.LazyFram
     (far cheaper than hashing every key). ``rows`` is read three times: collect it first
     when it is large (the pipeline does, one rep partition at a time).
     """
+    if layout.int64_key:
+        return _sort_by_int64(rows, layout=layout)
     us_bits = layout.us_bits
     rows = rows.with_row_index("_row")
     candidate = (pl.col("_rep_rank") * (1 << us_bits) + pl.col("_us")).alias("_cand")
@@ -483,22 +511,42 @@ def sort_decisions(rows: pl.LazyFrame, *, layout: DecisionLayout) -> pl.LazyFram
     key = (pl.col("_rep_day").cast(pl.Int128) * (1 << us_bits) + pl.col("_us").cast(pl.Int128)) * (
         1 << 32
     ) + pl.col("_tie").fill_null(0).cast(pl.Int128)
+    return _numbered(rows.join(ties, on="_row", how="left").sort(key))
+
+
+def _sort_by_int64(rows: pl.LazyFrame, *, layout: DecisionLayout) -> pl.LazyFrame:
+    """:func:`sort_decisions` on one Int64 key: the rep-day, then the time within it.
+
+    A stable sort keeps equal keys in the order they come in, so the rare rows whose
+    (rep, time) repeats are put last, already in ``activity_id`` order (ordinal: equal
+    ids stay in input order); every other key is unique.
+    """
+    day = pl.col("_rep_day") & ((1 << layout.day_bits) - 1)
+    within_day = pl.col("_us") - (day + 2) * _DAY_US + _WITHIN_DAY_MARGIN_US  # lo is 2 days before
+    keyed = rows.with_columns(_key=pl.col("_rep_day") * (1 << _WITHIN_DAY_BITS) + within_day)
+    key = pl.col("_key")
+    repeated = keyed.select(key.sort()).filter(key == key.shift(1)).unique()
+    singles = keyed.join(repeated, on="_key", how="anti")
+    ties = keyed.join(repeated, on="_key", how="semi").sort(
+        "_key", "activity_id", maintain_order=True
+    )
+    return _numbered(pl.concat([singles, ties]).sort("_key", maintain_order=True))
+
+
+def _numbered(ordered: pl.LazyFrame) -> pl.LazyFrame:
+    """The narrow columns of rows in decision order, with ``seq_in_day``."""
     first_of_run = pl.col("_rep_day") != pl.col("_rep_day").shift(1)
     position = pl.int_range(pl.len(), dtype=pl.Int64)
-    return (
-        rows.join(ties, on="_row", how="left")
-        .sort(key)
-        .select(
-            "activity_id",
-            "_rep_rank",
-            "_rep_day",
-            "_us",
-            "local_hour",
-            "_shape",
-            seq_in_day=(
-                position - pl.when(first_of_run.fill_null(True)).then(position).forward_fill() + 1
-            ).cast(pl.Int32),
-        )
+    return ordered.select(
+        "activity_id",
+        "_rep_rank",
+        "_rep_day",
+        "_us",
+        "local_hour",
+        "_shape",
+        seq_in_day=(
+            position - pl.when(first_of_run.fill_null(True)).then(position).forward_fill() + 1
+        ).cast(pl.Int32),
     )
 
 

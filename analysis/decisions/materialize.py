@@ -118,7 +118,7 @@ def write_decisions(
     path = Path(path)
     rows_per_part = ROWS_PER_PART if rows_per_part is None else rows_per_part
     keyed = rep_keys(reps).collect()
-    layout = DecisionLayout.of(period, keyed["timezone"].unique().to_list())
+    layout = DecisionLayout.of(period, keyed["timezone"].unique().to_list(), reps=keyed.height)
     if taxonomy.uses_first_touch or not slices:
         slices = [activities]  # first touch looks at a rep's whole history at once
     cols = shape_columns(taxonomy)
