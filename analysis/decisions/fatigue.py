@@ -81,6 +81,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -535,16 +536,25 @@ def _statistics_by_rep_parts(
             size = 0
         groups[-1].append(rep_id)
         size += n
-    parts, curves = [], []
-    for ids in groups:
-        frame = (
+    plans = [
+        count(
             decisions
             if len(groups) == 1
             else decisions.filter(pl.col("rep_id").is_in(pl.Series(ids).implode()))
         )
-        cells = count(frame).collect()
-        parts.append(_rep_statistics(cells, cands=cands, bin_width=bin_width))
-        curves.append(curve_counts(cells))
+        for ids in groups
+    ]
+    parts, curves = [], []
+    # the next group's cells are read (polars, GIL released) while numpy sums this one's
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        pending = reader.submit(plans[0].collect)
+        for i in range(len(plans)):
+            cells = pending.result()
+            if i + 1 < len(plans):
+                pending = reader.submit(plans[i + 1].collect)
+            parts.append(_rep_statistics(cells, cands=cands, bin_width=bin_width))
+            curves.append(curve_counts(cells))
+            del cells
     return teams, _Reps.stack(parts), pl.concat(curves)
 
 
@@ -661,7 +671,12 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
     hour = np.where((hour >= 0) & (hour < N_HOURS - 1), hour, N_HOURS - 1)
     w = cells["n"].to_numpy().astype(float)
     y = cells["positives"].to_numpy().astype(float)
-    team = cells["team"].gather(np.r_[0, np.flatnonzero(np.diff(r)) + 1]).to_numpy()
+    # reps and rep-days are runs of the sorted cells (none empty): their sums are
+    # reductions of contiguous runs, ~10x faster than a bincount scattering into bins
+    rep_starts = np.r_[0, np.flatnonzero(np.diff(r)) + 1]
+    day_starts = np.r_[0, np.flatnonzero(np.diff(s)) + 1]
+
+    team = cells["team"].gather(rep_starts).to_numpy()
     rep_of_day = np.zeros(n_days, dtype=np.int64)
     rep_of_day[s] = r
     bins = np.where(seq <= SEQ_CAP, (seq - 1) // bin_width, n_bins - 1)
@@ -669,6 +684,12 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
 
     def by(key: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
         return np.bincount(key, weights=weights, minlength=size)
+
+    def sum_per_rep(weights: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(weights, rep_starts)
+
+    def sum_per_day(weights: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(weights, day_starts)
 
     # one decision per cell (the usual case): multiplying by w = 1 changes nothing
     unit = bool(np.all(w == 1.0))
@@ -678,7 +699,7 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
 
     # rep-day means out of the dense columns (outcome share, s, s^2)
     scaled = np.minimum(seq, SEQ_CAP) / 10.0
-    w_day = by(s, w, n_days)
+    w_day = sum_per_day(w)
     # the slope's regressor: s averaged within the rep-day's clock hour, so that position
     # within an hour (which moves with the clock) cannot carry a smooth time-of-day trend;
     # s itself where the hour is unknown (no clock to separate it from)
@@ -692,20 +713,20 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
     )
     s_hour = np.where(hour == N_HOURS - 1, scaled, hour_mean[hour_cell])
     dense = [y if unit else y / w, scaled, scaled**2, s_hour]
-    demeaned = [col - (by(s, wx(col), n_days) / w_day)[s] for col in dense]
+    demeaned = [col - (sum_per_day(wx(col)) / w_day)[s] for col in dense]
     p = n_small + n_bins
     gram = np.zeros((n_reps, p, p))
     rep_cat = (r * n_cat + cat_h, r * n_cat + cat_b)
     for a in range(_H0):
         weighted = wx(demeaned[a])
         for b in range(a, _H0):
-            gram[:, a, b] = gram[:, b, a] = by(r, weighted * demeaned[b], n_reps)
+            gram[:, a, b] = gram[:, b, a] = sum_per_rep(weighted * demeaned[b])
         for key_cat in rep_cat:
             block = by(key_cat, weighted, n_reps * n_cat).reshape(n_reps, n_cat)
             gram[:, a, _H0:] += block
             gram[:, _H0:, a] += block
     if not unit:  # within-cell spread of the 0/1 outcomes (none in one-decision cells)
-        gram[:, _Y, _Y] += by(r, y - y**2 / w, n_reps)
+        gram[:, _Y, _Y] += sum_per_rep(y - y**2 / w)
     # category x category: counts per rep minus sum_days M M' / W_day
     per_rep = by(rep_cat[0], w, n_reps * n_cat) + by(rep_cat[1], w, n_reps * n_cat)
     idx = np.arange(n_cat)
@@ -738,7 +759,9 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
 
     # within rep-day sum of squares of the demeaned step:
     #   sum_{seq > t} w - sum_days W_day(>t)^2 / W_day, with W(>t)^2 = sum w (w + 2 later)
-    later = w_day[s] - (np.cumsum(w) - (np.cumsum(w) - w)[np.searchsorted(s, s)])
+    cum_w = np.cumsum(w)
+    before_day = np.repeat((cum_w - w)[day_starts], np.diff(np.r_[day_starts, s.size]))
+    later = w_day[s] - (cum_w - before_day)
     q = wx(w + 2.0 * later) / w_day[s]
     cross = np.zeros((n_reps, k, n_small))
     for a in range(_H0):
@@ -765,8 +788,8 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
         step_var=n_after - after(q),
         n_after=n_after,
         pos_after=after(y),
-        n=by(r, w, n_reps),
-        positives=by(r, y, n_reps),
+        n=sum_per_rep(w),
+        positives=sum_per_rep(y),
         rep_days=np.bincount(rep_of_day, minlength=n_reps).astype(float),
         bin_n=by(r * n_bins + bins, w, n_reps * n_bins).reshape(n_reps, n_bins),
         n_hours=N_HOURS,
