@@ -147,9 +147,11 @@ class ActivityFeed:
             found = clean.select(pl.col(todo).is_not_null().any()).row(0, named=True)
             self.captured.update(c for c, has_value in found.items() if has_value)
         lazy = clean.lazy()
-        self._counts.append(activity_counts(lazy, period=self.period).collect())
+        # the slice's queries run together (polars schedules them side by side)
+        queries = [activity_counts(lazy, period=self.period)]
         if self._pairs is not None:
-            self._touches.append(self._touch_candidates(lazy).collect())
+            queries.append(self._touch_candidates(lazy))
+        split_parts = self.sort_parts > 1 or self._spill is not None
         if self.decisions:
             self._add_shapes(clean)
             rows = decision_rows(
@@ -163,22 +165,26 @@ class ActivityFeed:
             self._slices_fed += 1
             if self.narrow_empty is None:
                 self.narrow_empty = pl.DataFrame(schema=rows.collect_schema())
-            if self.sort_parts == 1 and self._spill is None:
-                self._decisions[0].append(rows.collect())
-                return
-            n_reps = self.keyed.height
-            part = ((pl.col("_rep_rank") - 1) * self._buckets // n_reps).alias("_part")
-            split = (
-                rows.with_columns(part)
-                .collect()
-                .partition_by("_part", as_dict=True, include_key=False)
-            )
-            for (i,), frame in split.items():
-                if self._spill is None:
-                    self._decisions[int(i)].append(frame)  # type: ignore[call-overload]
-                else:
-                    frame.write_parquet(self._bucket_file(int(i), self._slices_fed))  # type: ignore[call-overload]
-                    self._bucket_rows[int(i)] += frame.height  # type: ignore[call-overload]
+            part = ((pl.col("_rep_rank") - 1) * self._buckets // self.keyed.height).alias("_part")
+            queries.append(rows.with_columns(part) if split_parts else rows)
+        counts, *rest = pl.collect_all(queries)
+        self._counts.append(counts)
+        if self._pairs is not None:
+            self._touches.append(rest.pop(0))
+        if not self.decisions:
+            return
+        (rows_in_slice,) = rest
+        if not split_parts:
+            self._decisions[0].append(rows_in_slice)
+            return
+        split = rows_in_slice.partition_by("_part", as_dict=True, include_key=False)
+        del rows_in_slice
+        for (i,), frame in split.items():
+            if self._spill is None:
+                self._decisions[int(i)].append(frame)  # type: ignore[call-overload]
+            else:
+                frame.write_parquet(self._bucket_file(int(i), self._slices_fed))  # type: ignore[call-overload]
+                self._bucket_rows[int(i)] += frame.height  # type: ignore[call-overload]
 
     def _add_shapes(self, clean: pl.DataFrame) -> None:
         # ids in first-seen order: they are internal (joined back by id), only the names
