@@ -221,3 +221,25 @@ def test_int64_sort_key_only_where_it_fits() -> None:
     assert not DecisionLayout.of(quarter, ["UTC"], reps=300_000).int64_key  # 19 + 7 + 38
     assert not DecisionLayout.of(decade, ["UTC"], reps=20_000).int64_key  # 15 + 12 + 38
     assert not DecisionLayout.of(quarter, ["UTC"]).int64_key  # reps unknown
+
+
+def test_int64_sort_key_keeps_equal_ids_of_a_tie_in_input_order() -> None:
+    """Out of contract (ids are unique once validated) but deterministic all the same:
+    rows sharing a rep, an instant and an ``activity_id`` keep their input order, as the
+    Int128 key's ordinal tie rank does."""
+    period = Period.between("2026-07-01", "2026-07-15")
+    wide, narrow = DecisionLayout.of(period, ["UTC"]), DecisionLayout.of(period, ["UTC"], reps=1)
+    groups, n = 10, 30
+    rows = pl.DataFrame(
+        {
+            "activity_id": [f"a{i % groups}" for i in range(n)],
+            "_rep_rank": [1] * n,
+            "_rep_day": [1 << wide.day_bits] * n,
+            "_us": [2 * _DAY_US + i % groups for i in range(n)],
+            "local_hour": pl.Series([0] * n, dtype=pl.Int8),
+            "_shape": pl.Series(range(n), dtype=pl.UInt32),  # the input order
+        }
+    )
+    by_int64 = sort_decisions(rows.lazy(), layout=narrow).collect()
+    assert by_int64["_shape"].to_list()[:6] == [0, 10, 20, 1, 11, 21]
+    assert_frame_equal(by_int64, sort_decisions(rows.lazy(), layout=wide).collect())

@@ -519,7 +519,8 @@ def _sort_by_int64(rows: pl.LazyFrame, *, layout: DecisionLayout) -> pl.LazyFram
 
     A stable sort keeps equal keys in the order they come in, so the rare rows whose
     (rep, time) repeats are put last, already in ``activity_id`` order (ordinal: equal
-    ids stay in input order); every other key is unique.
+    ids in input order, by row number: a join does not keep the order); every other key
+    is unique.
     """
     day = pl.col("_rep_day") & ((1 << layout.day_bits) - 1)
     within_day = pl.col("_us") - (day + 2) * _DAY_US + _WITHIN_DAY_MARGIN_US  # lo is 2 days before
@@ -527,8 +528,11 @@ def _sort_by_int64(rows: pl.LazyFrame, *, layout: DecisionLayout) -> pl.LazyFram
     key = pl.col("_key")
     repeated = keyed.select(key.sort()).filter(key == key.shift(1)).unique()
     singles = keyed.join(repeated, on="_key", how="anti")
-    ties = keyed.join(repeated, on="_key", how="semi").sort(
-        "_key", "activity_id", maintain_order=True
+    ties = (
+        keyed.with_row_index("_row")
+        .join(repeated, on="_key", how="semi")
+        .sort("_key", "activity_id", "_row")
+        .drop("_row")
     )
     return _numbered(pl.concat([singles, ties]).sort("_key", maintain_order=True))
 
