@@ -30,11 +30,18 @@ Examples
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+
+# The huge-page advice is one switch for the whole process: runs that overlap (threads,
+# nested calls) share it, and the last one out restores what the first one found.
+_advice_lock = threading.Lock()
+_advice_users = 0
+_advice_before: bool | None = None
 
 
 def numeric_run_settings(func: Callable[_P, _R]) -> Callable[_P, _R]:
@@ -48,15 +55,31 @@ def numeric_run_settings(func: Callable[_P, _R]) -> Callable[_P, _R]:
         from threadpoolctl import threadpool_limits
 
         advise = _huge_page_switch(numpy)
-        previous = advise(False) if advise else None
+        _hold_huge_page_advice(advise)
         try:
             with threadpool_limits(limits=1, user_api="blas"):
                 return func(*args, **kwargs)
         finally:
-            if advise and previous is not None:
-                advise(previous)
+            _release_huge_page_advice(advise)
 
     return wrapper
+
+
+def _hold_huge_page_advice(advise: Callable[[bool], bool] | None) -> None:
+    global _advice_users, _advice_before
+    with _advice_lock:
+        if advise is not None and _advice_users == 0:
+            _advice_before = advise(False)
+        _advice_users += 1
+
+
+def _release_huge_page_advice(advise: Callable[[bool], bool] | None) -> None:
+    global _advice_users, _advice_before
+    with _advice_lock:
+        _advice_users -= 1
+        if advise is not None and _advice_users == 0 and _advice_before is not None:
+            advise(_advice_before)
+            _advice_before = None
 
 
 def _huge_page_switch(numpy: object) -> Callable[[bool], bool] | None:

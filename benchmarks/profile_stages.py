@@ -11,6 +11,10 @@ write), so that the slow operation, not just the slow stage, is visible.
 Polars 2.x removed ``LazyFrame.profile()``, hence explicit timing around
 ``collect``. CPU seconds (``time.process_time``, all threads) are less
 sensitive than wall time to other work on the machine.
+
+It times each transform on its own, reading the clean tables each time; the pipeline
+itself reads the activity log once and feeds every row-level metric (issue 16), so its
+stage times are those of ``run.json`` (``timings_s``) and of ``benchmarks/run.py``.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ however it is started, and leaves the process as it found it."""
 from __future__ import annotations
 
 import contextlib
+import threading
 
 import numpy  # loaded first, as in a notebook: the env variables are then too late
 from threadpoolctl import threadpool_info, threadpool_limits
@@ -65,3 +66,36 @@ def test_restored_when_the_run_fails() -> None:
 def test_runs_are_wrapped() -> None:
     for run in (run_metrics, run_impact):
         assert run.__wrapped__.__name__ == run.__name__  # functools.wraps of the settings
+
+
+def test_overlapping_runs_restore_the_advice_when_the_last_one_ends() -> None:
+    """Two runs in threads, the first ending while the second still fits: the advice
+    stays off until the second ends, then comes back as the first run found it."""
+    switch = _huge_page_switch(numpy)
+    assert switch is not None
+    original = switch(True)
+    first_in, second_in, first_done = threading.Event(), threading.Event(), threading.Event()
+    seen: dict[str, bool] = {}
+
+    def first() -> None:
+        first_in.set()
+        second_in.wait(5)
+
+    def second() -> None:
+        second_in.set()
+        first_done.wait(5)
+        seen["second, after the first ended"] = _huge_page_advice()
+
+    try:
+        a = threading.Thread(target=numeric_run_settings(first))
+        b = threading.Thread(target=numeric_run_settings(second))
+        a.start()
+        first_in.wait(5)
+        b.start()
+        a.join(5)
+        first_done.set()
+        b.join(5)
+        assert seen == {"second, after the first ended": False}
+        assert _huge_page_advice() is True
+    finally:
+        switch(original)
