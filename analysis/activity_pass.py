@@ -123,6 +123,7 @@ class ActivityFeed:
             spill.mkdir(parents=True, exist_ok=True)
             self._buckets = min(self.keyed.height, self.sort_parts * SPILL_BUCKETS_PER_RANGE)
         self._bucket_rows = [0] * self._buckets
+        self._bucket_files: list[list[Path]] = [[] for _ in range(self._buckets)]
         self._slices_fed = 0
         self.narrow_empty: pl.DataFrame | None = None  # the decision rows' columns
         self._shape_cols = shape_columns(taxonomy)
@@ -183,8 +184,11 @@ class ActivityFeed:
             if self._spill is None:
                 self._decisions[int(i)].append(frame)  # type: ignore[call-overload]
             else:
-                frame.write_parquet(self._bucket_file(int(i), self._slices_fed))  # type: ignore[call-overload]
-                self._bucket_rows[int(i)] += frame.height  # type: ignore[call-overload]
+                bucket = int(i)  # type: ignore[call-overload]
+                path = self._spill / f"bucket-{bucket:05d}-slice-{self._slices_fed:06d}.parquet"
+                frame.write_parquet(path)
+                self._bucket_files[bucket].append(path)
+                self._bucket_rows[bucket] += frame.height
 
     def _add_shapes(self, clean: pl.DataFrame) -> None:
         # ids in first-seen order: they are internal (joined back by id), only the names
@@ -245,10 +249,7 @@ class ActivityFeed:
         kept, self._decisions = self._decisions, [[] for _ in range(self.sort_parts)]
         if self._spill is not None:
             for buckets in _ranges_of(self._bucket_rows, parts=self.sort_parts):
-                files = [
-                    self._bucket_file(b, k) for b in buckets for k in range(1, self._slices_fed + 1)
-                ]
-                files = [f for f in files if f.exists()]
+                files = [f for b in buckets for f in self._bucket_files[b]]
                 if files:  # in rep, then slice order (sorting makes any order the same)
                     rows = pl.read_parquet(files)
                     for f in files:
@@ -283,10 +284,6 @@ class ActivityFeed:
     def decision_rows_kept(self) -> bool:
         """True when the decision rows were kept (in memory or spilled) while validating."""
         return self.decisions and self.narrow_empty is not None
-
-    def _bucket_file(self, bucket: int, slice_no: int) -> Path:
-        assert self._spill is not None
-        return self._spill / f"bucket-{bucket:05d}-slice-{slice_no:06d}.parquet"
 
     def shapes(self) -> pl.DataFrame:
         """The distinct shapes seen, with their ids and classification."""

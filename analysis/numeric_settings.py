@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
 _P = ParamSpec("_P")
@@ -54,32 +55,28 @@ def numeric_run_settings(func: Callable[_P, _R]) -> Callable[_P, _R]:
         import scipy.linalg  # noqa: F401
         from threadpoolctl import threadpool_limits
 
-        advise = _huge_page_switch(numpy)
-        _hold_huge_page_advice(advise)
-        try:
-            with threadpool_limits(limits=1, user_api="blas"):
-                return func(*args, **kwargs)
-        finally:
-            _release_huge_page_advice(advise)
+        with _no_huge_page_advice(numpy), threadpool_limits(limits=1, user_api="blas"):
+            return func(*args, **kwargs)
 
     return wrapper
 
 
-def _hold_huge_page_advice(advise: Callable[[bool], bool] | None) -> None:
+@contextmanager
+def _no_huge_page_advice(numpy: object) -> Iterator[None]:
     global _advice_users, _advice_before
+    advise = _huge_page_switch(numpy)
     with _advice_lock:
         if advise is not None and _advice_users == 0:
             _advice_before = advise(False)
         _advice_users += 1
-
-
-def _release_huge_page_advice(advise: Callable[[bool], bool] | None) -> None:
-    global _advice_users, _advice_before
-    with _advice_lock:
-        _advice_users -= 1
-        if advise is not None and _advice_users == 0 and _advice_before is not None:
-            advise(_advice_before)
-            _advice_before = None
+    try:
+        yield
+    finally:
+        with _advice_lock:
+            _advice_users -= 1
+            if advise is not None and _advice_users == 0 and _advice_before is not None:
+                advise(_advice_before)
+                _advice_before = None
 
 
 def _huge_page_switch(numpy: object) -> Callable[[bool], bool] | None:

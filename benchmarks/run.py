@@ -172,11 +172,6 @@ def child_metrics(data: Path, out: Path) -> dict[str, Any]:
     return _child_metrics(data, out, "auto")
 
 
-def child_metrics_csv(data: Path, out: Path) -> dict[str, Any]:
-    """The full decision-stack metrics run on the CSV copy of the dataset."""
-    return _child_metrics(data, out, "auto")
-
-
 def child_metrics_streaming(data: Path, out: Path) -> dict[str, Any]:
     """The full decision-stack metrics run on the streaming engine (every collect)."""
     return _child_metrics(data, out, "streaming")
@@ -191,7 +186,7 @@ CHILDREN = {
     "floor": child_floor,
     "metrics": child_metrics,
     "pandas": child_pandas,
-    "metrics_csv": child_metrics_csv,
+    "metrics_csv": child_metrics,  # the same run, on the CSV copy of the dataset
     "metrics_streaming": child_metrics_streaming,
     "metrics_in_memory": child_metrics_in_memory,
 }

@@ -497,9 +497,7 @@ def sort_decisions(rows: pl.LazyFrame, *, layout: DecisionLayout) -> pl.LazyFram
     us_bits = layout.us_bits
     rows = rows.with_row_index("_row")
     candidate = (pl.col("_rep_rank") * (1 << us_bits) + pl.col("_us")).alias("_cand")
-    repeated = (
-        rows.select(candidate.sort()).filter(pl.col("_cand") == pl.col("_cand").shift(1)).unique()
-    )
+    repeated = _repeated(rows.select(candidate), "_cand")
     ties = (
         rows.select("_row", "activity_id", "_rep_rank", "_us", candidate)
         .join(repeated, on="_cand", how="semi")
@@ -525,8 +523,7 @@ def _sort_by_int64(rows: pl.LazyFrame, *, layout: DecisionLayout) -> pl.LazyFram
     day = pl.col("_rep_day") & ((1 << layout.day_bits) - 1)
     within_day = pl.col("_us") - (day + 2) * _DAY_US + _WITHIN_DAY_MARGIN_US  # lo is 2 days before
     keyed = rows.with_columns(_key=pl.col("_rep_day") * (1 << _WITHIN_DAY_BITS) + within_day)
-    key = pl.col("_key")
-    repeated = keyed.select(key.sort()).filter(key == key.shift(1)).unique()
+    repeated = _repeated(keyed.select("_key"), "_key")
     singles = keyed.join(repeated, on="_key", how="anti")
     ties = (
         keyed.with_row_index("_row")
@@ -535,6 +532,12 @@ def _sort_by_int64(rows: pl.LazyFrame, *, layout: DecisionLayout) -> pl.LazyFram
         .drop("_row")
     )
     return _numbered(pl.concat([singles, ties]).sort("_key", maintain_order=True))
+
+
+def _repeated(values: pl.LazyFrame, column: str) -> pl.LazyFrame:
+    """The values of ``column`` that occur more than once (one sort, neighbours compared)."""
+    value = pl.col(column)
+    return values.select(value.sort()).filter(value == value.shift(1)).unique()
 
 
 def _numbered(ordered: pl.LazyFrame) -> pl.LazyFrame:

@@ -679,8 +679,7 @@ def _rep_statistics(cells: pl.DataFrame, *, cands: np.ndarray, bin_width: int) -
     day_starts = np.r_[0, np.flatnonzero(np.diff(s)) + 1]
 
     team = cells["team"].gather(rep_starts).to_numpy()
-    rep_of_day = np.zeros(n_days, dtype=np.int64)
-    rep_of_day[s] = r
+    rep_of_day = r[day_starts]
     bins = np.where(seq <= SEQ_CAP, (seq - 1) // bin_width, n_bins - 1)
     cat_h, cat_b = hour, N_HOURS + bins
 
